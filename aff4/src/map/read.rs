@@ -1,0 +1,1 @@
+//! Reading an aff4:Map. (owner: reader helper)

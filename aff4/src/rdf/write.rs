@@ -1,0 +1,8 @@
+//! Turtle serialisation of a [`Graph`].
+
+use super::Graph;
+
+pub(super) fn to_turtle(g: &Graph) -> String {
+    let _ = g;
+    todo!()
+}

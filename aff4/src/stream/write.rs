@@ -1,0 +1,1 @@
+//! Writing an aff4:ImageStream. (owner: writer helper)

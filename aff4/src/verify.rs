@@ -1,0 +1,1 @@
+//! Recomputing every stored hash. (owner: reader helper)

@@ -1,0 +1,1 @@
+//! Writing whole volumes: memory images, disk images, logical files. (owner: writer helper)

@@ -1,0 +1,2 @@
+//! pmem-aff4: physical-memory imager writing AFF4 evidence containers.
+fn main() {}
