@@ -1,2 +1,61 @@
-//! pmem-aff4: physical-memory imager writing AFF4 evidence containers.
-fn main() {}
+//! pmem-aff4: a physical-memory imager writing AFF4 Standard v1.0 evidence containers.
+//!
+//! The binary is glue: it parses the command line, picks a mode and wires the
+//! `drivers` crate (memory sources) to the `aff4` crate (the container format).
+//! Data flows one way: source → reader pool → compressor → volume writer.
+
+mod acquire;
+mod cli;
+mod export;
+mod inspect;
+mod output;
+mod pipeline;
+mod progress;
+mod report;
+mod signals;
+
+use std::process::ExitCode;
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Everything worked.
+    pub const OK: u8 = 0;
+    /// An error (message on stderr).
+    pub const ERROR: u8 = 1;
+    /// `--verify` found a mismatching or unverifiable hash.
+    pub const VERIFY_FAILED: u8 = 3;
+    /// Interrupted by SIGINT/SIGTERM; the container was closed and marked incomplete.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+fn main() -> ExitCode {
+    let args = cli::parse();
+    init_logging(&args);
+    match cli::run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("pmem-aff4: error: {err:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}
+
+fn init_logging(args: &cli::Args) {
+    let level = if args.quiet {
+        "error"
+    } else {
+        match args.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PMEM_AFF4_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,408 @@
+//! `pmem-aff4 -o host.aff4`: acquire physical memory (or import a dump) into a new
+//! AFF4 container.
+
+use crate::cli::Args;
+use crate::output::PendingFile;
+use crate::pipeline::{self, Piece, Sink};
+use crate::{exit, progress, report, signals};
+use aff4::codec::Compression;
+use aff4::rdf::Term;
+use aff4::symbolic::Symbolic;
+use aff4::writer::{LogicalFileMeta, MemoryImageWriter, StreamOptions, VolumeWriter};
+use anyhow::{bail, Context};
+use drivers::{PhysRange, Source, SourceSpec};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Instant, SystemTime};
+
+/// Our RDF namespace for acquisition metadata (declared in schemas/aff4.ttl).
+pub const PMEM: &str = "https://pmem-aff4.github.io/schema#";
+
+const TOOL: &str = concat!("pmem-aff4 ", env!("CARGO_PKG_VERSION"));
+
+/// Runs an acquisition; returns the exit code.
+pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
+    let compression = Compression::from_name(&args.compression).with_context(|| {
+        format!("unknown compression {:?}: use snappy, lz4, zlib, deflate or none", args.compression)
+    })?;
+    let chunk_size = args.chunk_size;
+    if !chunk_size.is_power_of_two() || !(4096..=4 << 20).contains(&chunk_size) {
+        bail!("--chunk-size {chunk_size}: must be a power of two between 4096 and 4194304");
+    }
+    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        bail!("--threads 0: give at least 1");
+    }
+    // Fail before opening any device if the output is not writable.
+    crate::output::check_overwrite(out, args.force)?;
+
+    let source = open_source(args)?;
+    let ranges: Vec<PhysRange> = source.ranges().to_vec();
+    if ranges.is_empty() {
+        bail!("source {} reports no readable physical ranges", source.description());
+    }
+    let is_device = matches!(source.name(), "pmem" | "crash" | "kcore" | "devmem");
+    tracing::info!("source: {}", source.description());
+
+    signals::install();
+    let started = Instant::now();
+    let start_time = now_rfc3339();
+    let (pending, file) = PendingFile::create(out, args.force)?;
+    let sink = BufWriter::with_capacity(4 << 20, file);
+    let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
+
+    let opts = StreamOptions { chunk_size, compression, ..StreamOptions::default() };
+    let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+    let bar = progress::bar(total, source.name(), args.quiet);
+    let mut mem = vw.memory_image(opts).context("cannot start the memory image")?;
+    let image_urn = mem.image_urn().to_string();
+    let cfg = pipeline::Config { chunk_size: chunk_size as usize, batch_chunks: 32, threads, compression };
+    let mut adapter = MemSink { mem: &mut mem };
+    let outcome = pipeline::run(
+        source.as_ref(),
+        &ranges,
+        &cfg,
+        &signals::stop_requested,
+        &mut adapter,
+        &|n| bar.inc(n),
+    )
+    .with_context(|| write_context(out))?;
+    // Ranges never read (interrupted) are marked, not left as holes.
+    for r in &outcome.not_read {
+        mem.add_symbolic(r.start, r.end - r.start, Symbolic::UnknownData).with_context(|| write_context(out))?;
+    }
+    bar.finish_and_clear();
+    let complete = outcome.not_read.is_empty();
+    let end_of_ram = ranges.last().map_or(0, |r| r.end);
+    let summary = mem.finish(end_of_ram).with_context(|| write_context(out))?;
+    let unreadable_pages: u64 =
+        outcome.unreadable.iter().map(|r| (r.end - r.start).div_ceil(source.page_size() as u64)).sum();
+
+    // Metadata on the Image.
+    let facts = is_device.then(drivers::host::collect);
+    {
+        let g = vw.graph_mut();
+        let s = Term::iri(image_urn.clone());
+        let lit = |v: &str| Term::typed(v, aff4::lexicon::XSD_STRING);
+        let long = |v: u64| Term::typed(v.to_string(), aff4::lexicon::XSD_LONG);
+        g.insert(s.clone(), &format!("{PMEM}tool"), lit(TOOL));
+        g.insert(s.clone(), &format!("{PMEM}acquisitionStart"), Term::typed(&start_time, aff4::lexicon::XSD_DATETIME));
+        g.insert(s.clone(), &format!("{PMEM}acquisitionEnd"), Term::typed(now_rfc3339(), aff4::lexicon::XSD_DATETIME));
+        g.insert(
+            s.clone(),
+            &format!("{PMEM}acquisitionComplete"),
+            Term::typed(complete.to_string(), aff4::lexicon::XSD_BOOLEAN),
+        );
+        g.insert(s.clone(), &format!("{PMEM}source"), lit(&source.description()));
+        g.insert(s.clone(), &format!("{PMEM}unreadablePages"), long(unreadable_pages));
+        if let Some(f) = &facts {
+            add_host_facts(g, &s, f);
+        }
+    }
+    vw.add_member("PhysicalMemory/information.yaml", information_yaml(&ranges, facts.as_ref()).as_bytes())
+        .with_context(|| write_context(out))?;
+
+    let mut logical = Vec::new();
+    if is_device && !args.no_extras {
+        logical.extend(add_extras(&mut vw).with_context(|| write_context(out))?);
+    }
+    for path in expand_inputs(&args.inputs)? {
+        let name = add_input(&mut vw, &path).with_context(|| write_context(out))?;
+        logical.push(name);
+    }
+
+    let volume_urn = vw.volume_urn().to_string();
+    let sink = vw.finish().with_context(|| write_context(out))?;
+    let file = sink.into_inner().map_err(|e| e.into_error()).with_context(|| write_context(out))?;
+    file.sync_all().with_context(|| write_context(out))?;
+    let stored = file.metadata().map(|m| m.len()).unwrap_or(0);
+    drop(file);
+    pending.commit()?;
+
+    let hashes: std::collections::BTreeMap<String, String> =
+        summary.hashes.iter().map(|(a, h)| (a.name().to_string(), h.clone())).collect();
+    let rep = report::Acquisition {
+        report: "acquisition",
+        tool: TOOL.to_string(),
+        output: out.display().to_string(),
+        source: source.name().to_string(),
+        source_description: source.description(),
+        ranges: ranges.iter().map(|r| report::Range { start: r.start, end: r.end }).collect(),
+        bytes_total: total,
+        bytes_acquired: outcome.bytes_done,
+        stored_bytes: stored,
+        ratio: if outcome.bytes_done == 0 { 0.0 } else { stored as f64 / outcome.bytes_done as f64 },
+        unreadable_pages,
+        unreadable_ranges: outcome.unreadable.iter().map(|r| report::Range { start: r.start, end: r.end }).collect(),
+        complete,
+        seconds: started.elapsed().as_secs_f64(),
+        compression: compression.name().to_string(),
+        threads,
+        hashes,
+        volume_urn,
+        image_urn,
+        logical_files: logical,
+    };
+    print_summary(args, &rep)?;
+    if !complete {
+        eprintln!(
+            "pmem-aff4: interrupted: {} closed as INCOMPLETE ({} of {} read; the rest is marked aff4:UnknownData)",
+            out.display(),
+            report::human(outcome.bytes_done),
+            report::human(total)
+        );
+        return Ok(exit::INTERRUPTED);
+    }
+    Ok(exit::OK)
+}
+
+fn write_context(out: &Path) -> String {
+    format!("writing {} (nothing is kept if this fails: check free space and permissions)", out.display())
+}
+
+fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
+    if args.json {
+        return report::print_json(rep);
+    }
+    if args.quiet {
+        return Ok(());
+    }
+    let sha = rep.hashes.get("sha256").map_or("-", |s| s.as_str());
+    eprintln!(
+        "{}: {} acquired from {} in {} ranges, stored {} (ratio {:.2}), {} unreadable pages, {:.1} s, SHA-256 {}",
+        rep.output,
+        report::human(rep.bytes_acquired),
+        rep.source,
+        rep.ranges.len(),
+        report::human(rep.stored_bytes),
+        rep.ratio,
+        rep.unreadable_pages,
+        rep.seconds,
+        sha
+    );
+    if !rep.unreadable_ranges.is_empty() {
+        let list: Vec<String> =
+            rep.unreadable_ranges.iter().take(20).map(|r| format!("{:#x}-{:#x}", r.start, r.end)).collect();
+        eprintln!("unreadable: {}{}", list.join(", "), if rep.unreadable_ranges.len() > 20 { ", ..." } else { "" });
+    }
+    Ok(())
+}
+
+fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
+    let mut spec = SourceSpec::from_str(&args.source).map_err(|e| anyhow::anyhow!("--source {}: {e}", args.source))?;
+    let mut opts = drivers::OpenOptions::default();
+    if let Some(r) = &args.ranges {
+        match &mut spec {
+            SourceSpec::Raw { ranges, .. } => *ranges = Some(r.clone()),
+            _ => {
+                let text = std::fs::read_to_string(r).with_context(|| format!("cannot read --ranges {}", r.display()))?;
+                opts.ranges_override = Some(drivers::iomem::parse_ranges_file(&text)?);
+            }
+        }
+    }
+    let source = drivers::open_source(&spec, &opts)?;
+    match &args.inject_read_errors {
+        Some(pages) => {
+            let bad = drivers::faults::parse_page_list(pages)?;
+            Ok(Box::new(drivers::faults::FaultInjectingSource::new(source, bad)))
+        }
+        None => Ok(source),
+    }
+}
+
+struct MemSink<'a, 'b, W: Write> {
+    mem: &'a mut MemoryImageWriter<'b, W>,
+}
+
+impl<W: Write> Sink for MemSink<'_, '_, W> {
+    fn piece(&mut self, piece: Piece<'_>) -> anyhow::Result<()> {
+        match piece {
+            Piece::Data { phys, raw, stored } => self.mem.add_chunk(phys, raw, stored)?,
+            Piece::Zero { phys, len } => self.mem.add_symbolic(phys, len, Symbolic::Zero)?,
+            Piece::Unreadable { phys, len } => self.mem.add_symbolic(phys, len, Symbolic::UnreadableData)?,
+        }
+        Ok(())
+    }
+}
+
+fn add_host_facts(g: &mut aff4::rdf::Graph, s: &Term, f: &drivers::host::HostFacts) {
+    let lit = |v: &str| Term::typed(v, aff4::lexicon::XSD_STRING);
+    let long = |v: u64| Term::typed(v.to_string(), aff4::lexicon::XSD_LONG);
+    let mut put = |p: &str, o: Term| g.insert(s.clone(), &format!("{PMEM}{p}"), o);
+    if let Some(v) = &f.hostname {
+        put("hostname", lit(v));
+    }
+    if let Some(v) = &f.kernel_release {
+        put("kernelRelease", lit(v));
+    }
+    if let Some(v) = &f.kernel_version {
+        put("kernelVersion", lit(v));
+    }
+    if let Some(v) = &f.architecture {
+        put("architecture", lit(v));
+    }
+    if let Some(v) = f.page_size {
+        put("pageSize", long(v as u64));
+    }
+    if let Some(v) = &f.boot_id {
+        put("bootId", lit(v));
+    }
+    if let Some(vi) = &f.vmcoreinfo {
+        put("vmcoreinfo", lit(&vi.raw));
+        if let Some(v) = vi.kernel_offset {
+            put("kernelOffset", long(v));
+        }
+        if let Some(v) = vi.phys_base {
+            put("physBase", long(v));
+        }
+    }
+}
+
+/// The WinPmem/linpmem-style YAML that Rekall-era tools read.
+fn information_yaml(ranges: &[PhysRange], facts: Option<&drivers::host::HostFacts>) -> String {
+    let mut y = format!("Imager: {TOOL}\n");
+    if let Some(vi) = facts.and_then(|f| f.vmcoreinfo.as_ref()) {
+        if let Some(k) = vi.kernel_offset {
+            y.push_str(&format!("kaslr_slide: {k:#x}\n"));
+        }
+        if let Some(p) = vi.phys_base {
+            y.push_str(&format!("PhysBase: {p:#x}\n"));
+        }
+    }
+    y.push_str("Runs:\n");
+    for r in ranges {
+        y.push_str(&format!("- start: {:#x}\n  length: {:#x}\n", r.start, r.end - r.start));
+    }
+    y
+}
+
+/// Files analysts need to interpret a Linux image; each that is readable is added.
+fn add_extras<W: Write>(vw: &mut VolumeWriter<W>) -> aff4::Result<Vec<String>> {
+    let mut paths: Vec<std::path::PathBuf> =
+        ["/proc/iomem", "/proc/kallsyms", "/sys/kernel/vmcoreinfo", "/proc/version", "/proc/cmdline"]
+            .iter()
+            .map(Into::into)
+            .collect();
+    if let Ok(rel) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        let rel = rel.trim();
+        paths.push(format!("/boot/System.map-{rel}").into());
+        paths.push(format!("/boot/config-{rel}").into());
+    }
+    let mut added = Vec::new();
+    for p in paths {
+        // /proc files report size 0: read them whole (they are small) rather than stream.
+        let Ok(data) = std::fs::read(&p) else {
+            tracing::debug!("extra {} not readable; skipped", p.display());
+            continue;
+        };
+        let name = p.display().to_string();
+        let meta = LogicalFileMeta::default();
+        vw.add_logical_file(&name, &mut data.as_slice(), &meta)?;
+        added.push(name);
+    }
+    Ok(added)
+}
+
+fn expand_inputs(patterns: &[String]) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for pat in patterns {
+        let matches = glob_paths(pat);
+        if matches.is_empty() {
+            bail!("-i {pat}: no such file");
+        }
+        out.extend(matches);
+    }
+    Ok(out)
+}
+
+/// Minimal glob: `*` and `?` in the last path component.
+fn glob_paths(pat: &str) -> Vec<std::path::PathBuf> {
+    let p = Path::new(pat);
+    if p.exists() {
+        return vec![p.to_path_buf()];
+    }
+    let (dir, name) = match (p.parent(), p.file_name()) {
+        (Some(d), Some(n)) => (if d.as_os_str().is_empty() { Path::new(".") } else { d }, n.to_string_lossy()),
+        _ => return Vec::new(),
+    };
+    if !name.contains(['*', '?']) {
+        return Vec::new();
+    }
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| wildcard(&name, &e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    v.sort();
+    v
+}
+
+fn wildcard(pat: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pat.chars().collect(), s.chars().collect());
+    fn m(p: &[char], s: &[char]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some('*'), _) => m(&p[1..], s) || (!s.is_empty() && m(p, &s[1..])),
+            (Some('?'), Some(_)) => m(&p[1..], &s[1..]),
+            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    m(&p, &s)
+}
+
+fn add_input<W: Write>(vw: &mut VolumeWriter<W>, path: &Path) -> anyhow::Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("-i {}: cannot open", path.display()))?;
+    let md = f.metadata().ok();
+    let meta = LogicalFileMeta {
+        last_written: md.as_ref().and_then(|m| m.modified().ok()),
+        last_accessed: md.as_ref().and_then(|m| m.accessed().ok()),
+        ..LogicalFileMeta::default()
+    };
+    let name = path.display().to_string();
+    vw.add_logical_file(&name, &mut f, &meta)?;
+    Ok(name)
+}
+
+fn now_rfc3339() -> String {
+    rfc3339(SystemTime::now())
+}
+
+/// UTC timestamp `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, no external crate).
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_564_800);
+        assert_eq!(rfc3339(t), "2026-11-25T00:00:00Z");
+    }
+
+    #[test]
+    fn wildcard_matches() {
+        assert!(wildcard("*.txt", "a.txt"));
+        assert!(!wildcard("*.txt", "a.bin"));
+        assert!(wildcard("a?c", "abc"));
+    }
+}

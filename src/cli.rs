@@ -1,0 +1,143 @@
+//! The command line: aff4imager/winpmem habits (`-o`, `-e`, `-D`, `-V`, `-l`, `-c`, `-t`).
+
+use crate::{acquire, export, inspect};
+use clap::Parser;
+use std::path::PathBuf;
+
+/// Physical-memory imager writing AFF4 Standard v1.0 evidence containers.
+///
+/// Acquire:  pmem-aff4 -o host.aff4            (best source: /dev/pmem, /dev/crash, /proc/kcore, /dev/mem)
+/// Import:   pmem-aff4 --source lime:mem.lime -o mem.aff4
+/// Export:   pmem-aff4 --export image.raw host.aff4   [--format raw|lime|elf]
+/// Inspect:  pmem-aff4 -l host.aff4 | -V host.aff4 | --verify host.aff4   [--json]
+#[derive(Debug, Parser)]
+#[command(name = "pmem-aff4", version, about, long_about = None, verbatim_doc_comment)]
+pub struct Args {
+    /// Write an AFF4 container here (acquisition mode).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Memory source: auto, pmem[:DEV], crash, kcore, devmem, raw:PATH, lime:PATH, elf:PATH.
+    #[arg(long, default_value = "auto", value_name = "SOURCE")]
+    pub source: String,
+
+    /// For raw sources (or to override discovery, loudly): physical ranges, as /proc/iomem
+    /// text or `START-END` hex lines.
+    #[arg(long, value_name = "FILE")]
+    pub ranges: Option<PathBuf>,
+
+    /// Add files as AFF4-L logical images (repeatable; globs allowed).
+    #[arg(short = 'i', long = "input", value_name = "PATH", num_args = 1..)]
+    pub inputs: Vec<String>,
+
+    /// Do not collect /proc/iomem, kallsyms, vmcoreinfo, System.map and config.
+    #[arg(long)]
+    pub no_extras: bool,
+
+    /// Chunk compression: snappy, lz4, zlib, deflate, none.
+    #[arg(short = 'c', long, default_value = "snappy", value_name = "CODEC")]
+    pub compression: String,
+
+    /// Worker threads (default: all cores).
+    #[arg(short = 't', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// ImageStream chunk size in bytes (power of two, 4 KiB .. 4 MiB).
+    #[arg(long, default_value_t = 32768, value_name = "BYTES")]
+    pub chunk_size: u32,
+
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Export the memory image of the given container(s) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+
+    /// Export format: raw (sparse holes), lime, elf.
+    #[arg(long, default_value = "raw", value_name = "FORMAT")]
+    pub format: String,
+
+    /// Export a named stream or logical file (by URN or name) into --dir (repeatable).
+    #[arg(short = 'e', long = "extract", value_name = "STREAM")]
+    pub extract: Vec<String>,
+
+    /// Directory for --extract.
+    #[arg(short = 'D', long = "dir", value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+
+    /// Print the container's metadata as Turtle.
+    #[arg(short = 'V', long)]
+    pub view: bool,
+
+    /// List images, streams and logical files with sizes, codecs and hashes.
+    #[arg(short = 'l', long)]
+    pub list: bool,
+
+    /// Recompute every stored hash; exit 0 only if all match.
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Machine-readable JSON on stdout (schemas/report.schema.json).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Only print errors.
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// More logging (-v, -vv).
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Testing only: make reads of these physical pages fail (e.g. 0x1000,0x8000-0xa000).
+    #[arg(long, hide = true, value_name = "PAGES")]
+    pub inject_read_errors: Option<String>,
+
+    /// Container(s) to read (export, list, view, verify); several files = a striped set.
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<PathBuf>,
+}
+
+/// Parses the command line (exits with usage on error).
+pub fn parse() -> Args {
+    Args::parse()
+}
+
+/// Runs the selected mode and returns the exit code.
+pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let reading = args.export.is_some() || !args.extract.is_empty() || args.view || args.list || args.verify;
+    if reading {
+        if args.output.is_some() {
+            anyhow::bail!("-o/--output acquires memory; it cannot be combined with --export, -e, -V, -l or --verify");
+        }
+        if args.containers.is_empty() {
+            anyhow::bail!("no container given: name the .aff4 file(s) to read, e.g. `pmem-aff4 --verify host.aff4`");
+        }
+        if let Some(out) = &args.export {
+            return export::run_export(args, out);
+        }
+        if !args.extract.is_empty() {
+            return export::run_extract(args);
+        }
+        if args.view {
+            return inspect::run_view(args);
+        }
+        if args.list {
+            return inspect::run_list(args);
+        }
+        return inspect::run_verify(args);
+    }
+    match &args.output {
+        Some(out) => acquire::run(args, out),
+        None => {
+            if !args.containers.is_empty() {
+                anyhow::bail!(
+                    "what should be done with {}? use -l, -V, --verify or --export FILE (or -o FILE to acquire)",
+                    args.containers[0].display()
+                );
+            }
+            anyhow::bail!("nothing to do: use -o FILE to acquire memory, or --help")
+        }
+    }
+}

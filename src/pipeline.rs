@@ -1,0 +1,355 @@
+//! The acquisition pipeline: a pool of workers reads runs of the source in parallel
+//! (positional reads into reused buffers), classifies each chunk (all-zero, unreadable,
+//! data) and compresses the data chunks; the calling thread receives the batches in
+//! order and hands them to the volume writer, which hashes them while the workers
+//! compress the next ones. In-flight batches are bounded by a fixed pool of buffers, so
+//! memory does not depend on the size of RAM.
+
+use aff4::codec::Compression;
+use crossbeam_channel::{bounded, Receiver, Sender};
+use drivers::{PhysRange, Source};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// How the pipeline cuts and encodes the source.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// ImageStream chunk size.
+    pub chunk_size: usize,
+    /// Chunks per read batch (one positional read each).
+    pub batch_chunks: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Codec.
+    pub compression: Compression,
+}
+
+/// One classified piece of physical memory, in address order.
+#[derive(Debug)]
+pub enum Piece<'a> {
+    /// Bytes read from the source (`raw`) and their encoding (`stored`, of the zero-padded chunk).
+    Data { phys: u64, raw: &'a [u8], stored: &'a [u8] },
+    /// An all-zero run (nothing stored; recorded as aff4:Zero).
+    Zero { phys: u64, len: u64 },
+    /// Pages the source could not read (recorded as aff4:UnreadableData).
+    Unreadable { phys: u64, len: u64 },
+}
+
+/// Where the ordered pieces go.
+pub trait Sink {
+    /// Takes the next piece (called in increasing address order).
+    fn piece(&mut self, piece: Piece<'_>) -> anyhow::Result<()>;
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    /// Bytes handed to the sink (all kinds).
+    pub bytes_done: u64,
+    /// Ranges (or parts) never read because of a stop request.
+    pub not_read: Vec<PhysRange>,
+    /// Unreadable runs, merged.
+    pub unreadable: Vec<PhysRange>,
+}
+
+/// A read job: one contiguous run inside one range.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    phys: u64,
+    len: usize,
+}
+
+/// A reusable batch: the buffers travel worker → writer → worker.
+#[derive(Default)]
+struct Batch {
+    seq: usize,
+    job: Option<Job>,
+    raw: Vec<u8>,
+    padded: Vec<u8>,
+    stored: Vec<Vec<u8>>,
+    kinds: Vec<Kind>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Data { phys: u64, off: usize, len: usize },
+    Zero { phys: u64, len: u64 },
+    Unreadable { phys: u64, len: u64 },
+}
+
+fn jobs(ranges: &[PhysRange], batch: u64) -> Vec<Job> {
+    let mut out = Vec::new();
+    for r in ranges {
+        let mut p = r.start;
+        while p < r.end {
+            let len = batch.min(r.end - p);
+            out.push(Job { phys: p, len: len as usize });
+            p += len;
+        }
+    }
+    out
+}
+
+/// Runs the pipeline over `ranges` of `source`, feeding `sink` in order. `stop` is polled
+/// before each new read; when set, the rest is reported in [`Outcome::not_read`].
+pub fn run(
+    source: &dyn Source,
+    ranges: &[PhysRange],
+    cfg: &Config,
+    stop: &(dyn Fn() -> bool + Sync),
+    sink: &mut dyn Sink,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<Outcome> {
+    let batch_bytes = (cfg.chunk_size * cfg.batch_chunks.max(1)) as u64;
+    let jobs = jobs(ranges, batch_bytes);
+    let threads = cfg.threads.max(1);
+    let next = AtomicUsize::new(0);
+    let abort = AtomicBool::new(false);
+    let pool = threads * 2 + 2;
+    let (free_tx, free_rx) = bounded::<Batch>(pool);
+    let (done_tx, done_rx) = bounded::<Batch>(pool);
+    for _ in 0..pool {
+        free_tx.send(Batch::default()).map_err(|_| anyhow::anyhow!("pipeline setup failed"))?;
+    }
+    let mut outcome = Outcome::default();
+    let claimed = std::thread::scope(|scope| -> anyhow::Result<usize> {
+        for _ in 0..threads {
+            let (free_rx, done_tx) = (free_rx.clone(), done_tx.clone());
+            let (jobs, next, abort) = (&jobs, &next, &abort);
+            scope.spawn(move || worker(source, cfg, jobs, next, abort, stop, &free_rx, &done_tx));
+        }
+        drop(done_tx);
+        let res = drain(&done_rx, &free_tx, sink, &mut outcome, progress);
+        if res.is_err() {
+            abort.store(true, Ordering::SeqCst);
+            // Let blocked workers finish: keep recycling until they are all gone.
+            drop(free_tx);
+            while done_rx.recv().is_ok() {}
+        }
+        res
+    })?;
+    for j in jobs.iter().skip(claimed) {
+        push_range(&mut outcome.not_read, j.phys, j.phys + j.len as u64);
+    }
+    Ok(outcome)
+}
+
+/// Receives batches, reorders them and feeds the sink; returns how many jobs were done.
+fn drain(
+    done_rx: &Receiver<Batch>,
+    free_tx: &Sender<Batch>,
+    sink: &mut dyn Sink,
+    outcome: &mut Outcome,
+    progress: &dyn Fn(u64),
+) -> anyhow::Result<usize> {
+    let mut pending: BTreeMap<usize, Batch> = BTreeMap::new();
+    let mut want = 0usize;
+    while let Ok(b) = done_rx.recv() {
+        pending.insert(b.seq, b);
+        while let Some(b) = pending.remove(&want) {
+            emit(&b, sink, outcome)?;
+            if let Some(j) = b.job {
+                progress(j.len as u64);
+            }
+            want += 1;
+            // The worker side may already be gone (stop requested); that is fine.
+            let _ = free_tx.send(b);
+        }
+    }
+    if !pending.is_empty() {
+        anyhow::bail!("internal error: acquisition pipeline lost batch {want}");
+    }
+    Ok(want)
+}
+
+fn emit(b: &Batch, sink: &mut dyn Sink, outcome: &mut Outcome) -> anyhow::Result<()> {
+    let mut stored = b.stored.iter();
+    for k in &b.kinds {
+        match *k {
+            Kind::Data { phys, off, len } => {
+                let s = stored.next().ok_or_else(|| anyhow::anyhow!("internal error: missing chunk"))?;
+                sink.piece(Piece::Data { phys, raw: &b.raw[off..off + len], stored: s })?;
+                outcome.bytes_done += len as u64;
+            }
+            Kind::Zero { phys, len } => {
+                sink.piece(Piece::Zero { phys, len })?;
+                outcome.bytes_done += len;
+            }
+            Kind::Unreadable { phys, len } => {
+                sink.piece(Piece::Unreadable { phys, len })?;
+                push_range(&mut outcome.unreadable, phys, phys + len);
+                outcome.bytes_done += len;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn push_range(v: &mut Vec<PhysRange>, start: u64, end: u64) {
+    if let Some(last) = v.last_mut() {
+        if last.end == start {
+            last.end = end;
+            return;
+        }
+    }
+    v.push(PhysRange { start, end });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker(
+    source: &dyn Source,
+    cfg: &Config,
+    jobs: &[Job],
+    next: &AtomicUsize,
+    abort: &AtomicBool,
+    stop: &(dyn Fn() -> bool + Sync),
+    free_rx: &Receiver<Batch>,
+    done_tx: &Sender<Batch>,
+) {
+    while let Ok(mut b) = free_rx.recv() {
+        if abort.load(Ordering::SeqCst) || stop() {
+            return;
+        }
+        let seq = next.fetch_add(1, Ordering::SeqCst);
+        let Some(job) = jobs.get(seq).copied() else {
+            // No more work: undo the claim so the count of done jobs stays exact.
+            next.fetch_sub(1, Ordering::SeqCst);
+            return;
+        };
+        b.seq = seq;
+        b.job = Some(job);
+        process(source, cfg, job, &mut b);
+        if done_tx.send(b).is_err() {
+            return;
+        }
+    }
+}
+
+/// Reads one job and classifies/encodes its chunks.
+fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
+    b.raw.resize(job.len, 0);
+    b.kinds.clear();
+    let mut n_stored = 0usize;
+    let bad = read_job(source, job, &mut b.raw);
+    let cs = cfg.chunk_size;
+    let mut off = 0usize;
+    while off < job.len {
+        let len = cs.min(job.len - off);
+        // Split the chunk at unreadable pages: readable runs become their own chunks.
+        let mut runs: Vec<(usize, usize, bool)> = Vec::new(); // (off, len, readable)
+        let mut p = off;
+        while p < off + len {
+            let readable = !bad.iter().any(|&(s, l)| p >= s && p < s + l);
+            let run_end = next_boundary(&bad, p, off + len, readable);
+            runs.push((p, run_end - p, readable));
+            p = run_end;
+        }
+        for (roff, rlen, readable) in runs {
+            let rphys = job.phys + roff as u64;
+            if !readable {
+                b.kinds.push(Kind::Unreadable { phys: rphys, len: rlen as u64 });
+            } else if is_zero(&b.raw[roff..roff + rlen]) {
+                b.kinds.push(Kind::Zero { phys: rphys, len: rlen as u64 });
+            } else {
+                if b.stored.len() <= n_stored {
+                    b.stored.push(Vec::new());
+                }
+                b.padded.clear();
+                b.padded.extend_from_slice(&b.raw[roff..roff + rlen]);
+                b.padded.resize(cs, 0);
+                cfg.compression.encode_chunk(&b.padded, &mut b.stored[n_stored]);
+                n_stored += 1;
+                b.kinds.push(Kind::Data { phys: rphys, off: roff, len: rlen });
+            }
+        }
+        off += len;
+    }
+}
+
+/// The end of the run starting at `p` that stays readable (or unreadable).
+fn next_boundary(bad: &[(usize, usize)], p: usize, limit: usize, readable: bool) -> usize {
+    if readable {
+        bad.iter().map(|&(s, _)| s).filter(|&s| s > p).min().unwrap_or(limit).min(limit)
+    } else {
+        let mut end = p;
+        // Extend over touching bad runs.
+        loop {
+            match bad.iter().find(|&&(s, l)| end >= s && end < s + l) {
+                Some(&(s, l)) => end = s + l,
+                None => break,
+            }
+        }
+        end.min(limit)
+    }
+}
+
+/// Reads `job` into `buf`; on failure retries page by page and returns the unreadable
+/// (offset, len) runs, whose bytes are zeroed in `buf` (they are never mapped as data).
+fn read_job(source: &dyn Source, job: Job, buf: &mut [u8]) -> Vec<(usize, usize)> {
+    if source.read_at(job.phys, buf).is_ok() {
+        return Vec::new();
+    }
+    let page = source.page_size().max(512);
+    let mut bad: Vec<(usize, usize)> = Vec::new();
+    let mut off = 0usize;
+    while off < buf.len() {
+        // Pages are aligned to physical addresses.
+        let phys = job.phys + off as u64;
+        let to_boundary = page - (phys % page as u64) as usize;
+        let len = to_boundary.min(buf.len() - off);
+        let slot = &mut buf[off..off + len];
+        if let Err(e) = source.read_at(phys, slot) {
+            tracing::debug!("unreadable page at {phys:#x}: {e}");
+            slot.fill(0);
+            match bad.last_mut() {
+                Some(last) if last.0 + last.1 == off => last.1 += len,
+                _ => bad.push((off, len)),
+            }
+        }
+        off += len;
+    }
+    bad
+}
+
+/// Whether every byte is zero (64-byte blocks OR-folded; the compiler vectorises it).
+pub fn is_zero(buf: &[u8]) -> bool {
+    let mut blocks = buf.chunks_exact(64);
+    blocks.by_ref().all(|c| c.iter().fold(0u8, |a, &b| a | b) == 0)
+        && blocks.remainder().iter().all(|&b| b == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_zero_detects_any_nonzero_byte() {
+        let mut v = vec![0u8; 32768];
+        assert!(is_zero(&v));
+        for pos in [0, 63, 64, 32767, 32700] {
+            v[pos] = 1;
+            assert!(!is_zero(&v), "byte {pos}");
+            v[pos] = 0;
+        }
+        assert!(is_zero(&v[..37]));
+        assert!(!is_zero(&[0, 0, 5]));
+    }
+
+    #[test]
+    fn jobs_cover_ranges_exactly() {
+        let r = [PhysRange { start: 0x1000, end: 0x9f000 }, PhysRange { start: 0x100000, end: 0x180000 }];
+        let j = jobs(&r, 0x10000);
+        let total: u64 = j.iter().map(|j| j.len as u64).sum();
+        assert_eq!(total, 0x9e000 + 0x80000);
+        assert_eq!(j[0].phys, 0x1000);
+        assert!(j.windows(2).all(|w| w[0].phys + w[0].len as u64 <= w[1].phys));
+    }
+
+    #[test]
+    fn boundaries_split_at_bad_runs() {
+        let bad = [(4096usize, 4096usize), (8192, 4096)];
+        assert_eq!(next_boundary(&bad, 0, 32768, true), 4096);
+        assert_eq!(next_boundary(&bad, 4096, 32768, false), 12288);
+        assert_eq!(next_boundary(&bad, 12288, 32768, true), 32768);
+    }
+}
