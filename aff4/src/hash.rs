@@ -21,29 +21,61 @@ impl HashAlgo {
 
     /// From a literal's datatype IRI (`aff4:SHA256`, both `Blake2b`/`blake2b` spellings).
     pub fn from_datatype(iri: &str) -> Option<Self> {
-        let _ = iri;
-        todo!()
+        let local = iri.strip_prefix(crate::lexicon::AFF4)?;
+        Some(match local {
+            "MD5" | "md5" => HashAlgo::Md5,
+            "SHA1" | "sha1" => HashAlgo::Sha1,
+            "SHA256" | "sha256" => HashAlgo::Sha256,
+            "SHA512" | "sha512" => HashAlgo::Sha512,
+            "Blake2b" | "blake2b" | "BLAKE2b" => HashAlgo::Blake2b,
+            _ => return None,
+        })
     }
     /// The datatype IRI we write.
+    /// BLAKE2b is written as `aff4:Blake2b`, the spelling pyaff4 0.34 parses (the
+    /// standard's `blake2b` is accepted on read).
     pub fn datatype(self) -> &'static str {
-        todo!()
+        match self {
+            HashAlgo::Md5 => "http://aff4.org/Schema#MD5",
+            HashAlgo::Sha1 => "http://aff4.org/Schema#SHA1",
+            HashAlgo::Sha256 => "http://aff4.org/Schema#SHA256",
+            HashAlgo::Sha512 => "http://aff4.org/Schema#SHA512",
+            HashAlgo::Blake2b => "http://aff4.org/Schema#Blake2b",
+        }
     }
     /// Lowercase name as in block-hash member names (`md5`, `sha1`, ...).
     pub fn name(self) -> &'static str {
-        todo!()
+        match self {
+            HashAlgo::Md5 => "md5",
+            HashAlgo::Sha1 => "sha1",
+            HashAlgo::Sha256 => "sha256",
+            HashAlgo::Sha512 => "sha512",
+            HashAlgo::Blake2b => "blake2b",
+        }
     }
     /// From a lowercase name.
     pub fn from_name(name: &str) -> Option<Self> {
-        let _ = name;
-        todo!()
+        HashAlgo::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(name))
     }
     /// Digest length in bytes.
     pub fn digest_len(self) -> usize {
-        todo!()
+        match self {
+            HashAlgo::Md5 => 16,
+            HashAlgo::Sha1 => 20,
+            HashAlgo::Sha256 => 32,
+            HashAlgo::Sha512 | HashAlgo::Blake2b => 64,
+        }
     }
     /// A fresh hasher.
     pub fn hasher(self) -> Hasher {
-        todo!()
+        use sha2::Digest;
+        Hasher(match self {
+            HashAlgo::Md5 => Inner::Md5(md5::Md5::new()),
+            HashAlgo::Sha1 => Inner::Sha1(sha1::Sha1::new()),
+            HashAlgo::Sha256 => Inner::Sha256(sha2::Sha256::new()),
+            HashAlgo::Sha512 => Inner::Sha512(sha2::Sha512::new()),
+            HashAlgo::Blake2b => Inner::Blake2b(blake2::Blake2b512::new()),
+        })
     }
     /// One-shot digest.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
@@ -55,23 +87,49 @@ impl HashAlgo {
 
 /// An incremental hasher of one algorithm.
 #[derive(Clone)]
-pub struct Hasher {
-    _private: (),
+pub struct Hasher(Inner);
+
+#[derive(Clone)]
+enum Inner {
+    Md5(md5::Md5),
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+    Blake2b(blake2::Blake2b512),
 }
 
 impl Hasher {
     /// Feeds bytes.
     pub fn update(&mut self, data: &[u8]) {
-        let _ = data;
-        todo!()
+        use sha2::Digest;
+        match &mut self.0 {
+            Inner::Md5(h) => h.update(data),
+            Inner::Sha1(h) => h.update(data),
+            Inner::Sha256(h) => h.update(data),
+            Inner::Sha512(h) => h.update(data),
+            Inner::Blake2b(h) => h.update(data),
+        }
     }
     /// The digest.
     pub fn finish(self) -> Vec<u8> {
-        todo!()
+        use sha2::Digest;
+        match self.0 {
+            Inner::Md5(h) => h.finalize().to_vec(),
+            Inner::Sha1(h) => h.finalize().to_vec(),
+            Inner::Sha256(h) => h.finalize().to_vec(),
+            Inner::Sha512(h) => h.finalize().to_vec(),
+            Inner::Blake2b(h) => h.finalize().to_vec(),
+        }
     }
     /// The algorithm.
     pub fn algo(&self) -> HashAlgo {
-        todo!()
+        match self.0 {
+            Inner::Md5(_) => HashAlgo::Md5,
+            Inner::Sha1(_) => HashAlgo::Sha1,
+            Inner::Sha256(_) => HashAlgo::Sha256,
+            Inner::Sha512(_) => HashAlgo::Sha512,
+            Inner::Blake2b(_) => HashAlgo::Blake2b,
+        }
     }
 }
 
@@ -100,6 +158,40 @@ impl MultiHasher {
 
 /// Lowercase hex.
 pub fn to_hex(bytes: &[u8]) -> String {
-    let _ = bytes;
-    todo!()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_answers_for_abc() {
+        let want = [
+            (HashAlgo::Md5, "900150983cd24fb0d6963f7d28e17f72"),
+            (HashAlgo::Sha1, "a9993e364706816aba3e25717850c26c9cd0d89d"),
+            (HashAlgo::Sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ];
+        for (a, hex) in want {
+            assert_eq!(to_hex(&a.digest(b"abc")), hex, "{a:?}");
+            assert_eq!(a.digest(b"abc").len(), a.digest_len());
+        }
+        assert!(to_hex(&HashAlgo::Sha512.digest(b"abc")).starts_with("ddaf35a193617aba"));
+        assert!(to_hex(&HashAlgo::Blake2b.digest(b"abc")).starts_with("ba80a53f981c4d0d"));
+    }
+
+    #[test]
+    fn datatypes_round_trip_and_both_blake2b_spellings() {
+        for a in HashAlgo::ALL {
+            assert_eq!(HashAlgo::from_datatype(a.datatype()), Some(a));
+            assert_eq!(HashAlgo::from_name(a.name()), Some(a));
+        }
+        assert_eq!(HashAlgo::from_datatype("http://aff4.org/Schema#blake2b"), Some(HashAlgo::Blake2b));
+    }
 }

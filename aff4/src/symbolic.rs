@@ -1,5 +1,9 @@
 //! Symbolic streams: byte patterns named by URI (AFF4-FORMAT.md §4.3).
 
+const TILE: u64 = 1 << 20;
+const UNKNOWN: &[u8] = b"UNKNOWN";
+const UNREADABLE: &[u8] = b"UNREADABLEDATA";
+
 /// A symbolic stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Symbolic {
@@ -18,16 +22,106 @@ pub enum Symbolic {
 impl Symbolic {
     /// Recognises a symbolic stream IRI (standard and legacy spellings, any hex case).
     pub fn from_iri(iri: &str) -> Option<Self> {
-        let _ = iri;
-        todo!()
+        let hex = |s: &str| (s.len() == 2).then(|| u8::from_str_radix(s, 16).ok()).flatten();
+        if let Some(local) = iri.strip_prefix("http://aff4.org/Schema#") {
+            return match local {
+                "Zero" => Some(Symbolic::Zero),
+                "FFDevice" | "FF" => Some(Symbolic::FfDevice),
+                "UnknownData" => Some(Symbolic::UnknownData),
+                "UnreadableData" => Some(Symbolic::UnreadableData),
+                _ => local.strip_prefix("SymbolicStream").and_then(hex).map(Symbolic::Byte),
+            };
+        }
+        if let Some(local) = iri.strip_prefix("http://afflib.org/2009/aff4#") {
+            return match local {
+                "Zero" => Some(Symbolic::Zero),
+                "FF" | "FFDevice" => Some(Symbolic::FfDevice),
+                "UnknownData" => Some(Symbolic::UnknownData),
+                "UnreadableData" => Some(Symbolic::UnreadableData),
+                _ => None,
+            };
+        }
+        iri.strip_prefix("http://afflib.org/2012/SymbolicStream#").and_then(hex).map(Symbolic::Byte)
     }
+
     /// The IRI we write (uppercase hex for `SymbolicStreamXX`).
     pub fn iri(self) -> String {
-        todo!()
+        match self {
+            Symbolic::Zero => "http://aff4.org/Schema#Zero".into(),
+            Symbolic::Byte(b) => format!("http://aff4.org/Schema#SymbolicStream{b:02X}"),
+            Symbolic::FfDevice => "http://aff4.org/Schema#FFDevice".into(),
+            Symbolic::UnknownData => "http://aff4.org/Schema#UnknownData".into(),
+            Symbolic::UnreadableData => "http://aff4.org/Schema#UnreadableData".into(),
+        }
     }
+
     /// Fills `buf` with the bytes at `target_offset` of this stream.
     pub fn fill(self, target_offset: u64, buf: &mut [u8]) {
-        let _ = (target_offset, buf);
-        todo!()
+        let pattern = match self {
+            Symbolic::Zero => return buf.fill(0),
+            Symbolic::Byte(b) => return buf.fill(b),
+            Symbolic::FfDevice => return buf.fill(0xff),
+            Symbolic::UnknownData => UNKNOWN,
+            Symbolic::UnreadableData => UNREADABLE,
+        };
+        let mut off = target_offset;
+        let mut done = 0usize;
+        while done < buf.len() {
+            let in_tile = off % TILE;
+            let tile_left = (TILE - in_tile) as usize;
+            let n = tile_left.min(buf.len() - done);
+            let mut phase = (in_tile % pattern.len() as u64) as usize;
+            let mut i = 0;
+            while i < n {
+                let take = (pattern.len() - phase).min(n - i);
+                buf[done + i..done + i + take].copy_from_slice(&pattern[phase..phase + take]);
+                i += take;
+                phase = 0;
+            }
+            done += n;
+            off += n as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slow(s: Symbolic, off: u64, len: usize) -> Vec<u8> {
+        let p = if s == Symbolic::UnknownData { UNKNOWN } else { UNREADABLE };
+        (0..len as u64).map(|i| p[((off + i) % TILE % p.len() as u64) as usize]).collect()
+    }
+
+    #[test]
+    fn patterns_restart_at_every_mebibyte() {
+        for s in [Symbolic::UnknownData, Symbolic::UnreadableData] {
+            for off in [0u64, 1, 13, TILE - 5, 3 * TILE - 1000] {
+                let mut buf = vec![0u8; 5000];
+                s.fill(off, &mut buf);
+                assert_eq!(buf, slow(s, off, 5000), "{s:?} at {off}");
+            }
+            let mut b = [0u8; 4];
+            s.fill(TILE, &mut b);
+            assert_eq!(&b, &s_pattern(s)[..4]);
+        }
+    }
+
+    fn s_pattern(s: Symbolic) -> &'static [u8] {
+        if s == Symbolic::UnknownData {
+            UNKNOWN
+        } else {
+            UNREADABLE
+        }
+    }
+
+    #[test]
+    fn iris_round_trip() {
+        for s in [Symbolic::Zero, Symbolic::Byte(0xab), Symbolic::FfDevice, Symbolic::UnknownData, Symbolic::UnreadableData] {
+            assert_eq!(Symbolic::from_iri(&s.iri()), Some(s));
+        }
+        assert_eq!(Symbolic::from_iri("http://aff4.org/Schema#SymbolicStreamab"), Some(Symbolic::Byte(0xab)));
+        assert_eq!(Symbolic::Byte(0x61).iri(), "http://aff4.org/Schema#SymbolicStream61");
+        assert_eq!(Symbolic::from_iri("http://aff4.org/Schema#Image"), None);
     }
 }
