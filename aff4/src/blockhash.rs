@@ -3,43 +3,14 @@
 //! Block hashes are one digest per chunk, stored per bevy in members
 //! `<stream>/%08d.blockHash.<algo>`; the `aff4:BlockHashes` subject
 //! `<stream>/blockhash.<algo>` carries SHA-512 over all of them. A Map's point/idx(/path)
-//! hashes combine with those into the `aff4:blockMapHash`.
+//! hashes combine with those into the `aff4:blockMapHash`. We verify these; our own
+//! writer does not emit them (see [`crate::writer`] for where our hashes live).
 
 use crate::hash::HashAlgo;
 
-/// Accumulates per-chunk block hashes of one stream as chunks are written in order.
-pub struct BlockHashWriter {
-    _private: (),
-}
-
-impl BlockHashWriter {
-    /// Block hashing with `algos` (may be empty: then it does nothing).
-    pub fn new(algos: &[HashAlgo]) -> Self {
-        let _ = algos;
-        todo!()
-    }
-    /// Hashes the next chunk (its logical bytes: a short last chunk is not padded).
-    pub fn add_chunk(&mut self, data: &[u8]) {
-        let _ = data;
-        todo!()
-    }
-    /// The block-hash members for bevy `bevy` of the stream whose member prefix is
-    /// `stream_member` (e.g. `PhysicalMemory/data`), to be written when that bevy is.
-    pub fn take_bevy_members(&mut self, stream_member: &str, bevy: u32) -> Vec<(String, Vec<u8>)> {
-        let _ = (stream_member, bevy);
-        todo!()
-    }
-    /// For each algorithm, the SHA-512 over all chunk digests (the `aff4:BlockHashes`
-    /// subject's `aff4:hash`), as raw bytes.
-    pub fn finish(self) -> Vec<(HashAlgo, Vec<u8>)> {
-        todo!()
-    }
-}
-
 /// The name of the block-hash member of bevy `bevy` for `algo`.
 pub fn block_hash_member_name(stream_member: &str, bevy: u32, algo: HashAlgo) -> String {
-    let _ = (stream_member, bevy, algo);
-    todo!()
+    format!("{stream_member}/{bevy:08}.blockHash.{}", algo.name())
 }
 
 /// SHA-512 hashes of a Map's members (`aff4:mapPointHash`, `mapIdxHash`, `mapPathHash`,
@@ -59,8 +30,14 @@ pub struct MapHashes {
 impl MapHashes {
     /// Computes the hashes from the members' bytes.
     pub fn compute(map: &[u8], idx: &[u8], map_path: Option<&[u8]>) -> Self {
-        let _ = (map, idx, map_path);
-        todo!()
+        let h = |d: &[u8]| HashAlgo::Sha512.digest(d);
+        let mut all = HashAlgo::Sha512.hasher();
+        all.update(map);
+        all.update(idx);
+        if let Some(p) = map_path {
+            all.update(p);
+        }
+        MapHashes { map_point: h(map), map_idx: h(idx), map_path: map_path.map(h), map: all.finish() }
     }
 }
 
@@ -68,6 +45,16 @@ impl MapHashes {
 /// (md5 < sha1 < sha256 < sha512 < blake2b), then mapPointHash, mapIdxHash and
 /// (if present) mapPathHash.
 pub fn block_map_hash(block_hashes: &[(HashAlgo, Vec<u8>)], map: &MapHashes) -> Vec<u8> {
-    let _ = (block_hashes, map);
-    todo!()
+    let mut sorted: Vec<&(HashAlgo, Vec<u8>)> = block_hashes.iter().collect();
+    sorted.sort_by_key(|(a, _)| *a);
+    let mut h = HashAlgo::Sha512.hasher();
+    for (_, d) in sorted {
+        h.update(d);
+    }
+    h.update(&map.map_point);
+    h.update(&map.map_idx);
+    if let Some(p) = &map.map_path {
+        h.update(p);
+    }
+    h.finish()
 }

@@ -1,1 +1,275 @@
-//! Reading an aff4:Map. (owner: reader helper)
+//! Reading an aff4:Map: its entries, its range layout (data / symbolic / hole) and a
+//! `Read + Seek` view of the virtual address space.
+
+use super::{MapEntry, MAP_ENTRY_LEN};
+use crate::lexicon as lx;
+use crate::rdf::Term;
+use crate::symbolic::Symbolic;
+use crate::volume::{Resolver, Stream, MEMBER_LIMIT};
+use crate::{Error, Result};
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+/// How a range of the map's address space is backed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangeKind {
+    /// Bytes of another stream.
+    Data {
+        /// Target URN.
+        target: String,
+        /// Offset in the target.
+        target_offset: u64,
+    },
+    /// A symbolic pattern (aff4:Zero, aff4:UnreadableData, ...), with its target offset.
+    Symbolic(Symbolic, u64),
+    /// Not mapped: no data (reads as zeros, or as aff4:mapGapDefaultStream).
+    Hole,
+}
+
+/// A contiguous range of the map's address space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapRange {
+    /// First address.
+    pub start: u64,
+    /// Length in bytes.
+    pub length: u64,
+    /// What backs it.
+    pub kind: RangeKind,
+}
+
+/// A parsed aff4:Map.
+#[derive(Debug, Clone)]
+pub struct Map {
+    urn: String,
+    size: u64,
+    targets: Vec<String>,
+    entries: Vec<MapEntry>,
+    gap: Option<Symbolic>,
+}
+
+/// Parses `<map>/map` bytes: 28-byte entries, sorted by mapped offset; overlapping
+/// entries are an error (their meaning is ambiguous).
+pub fn parse_map_entries(b: &[u8], legacy: bool, urn: &str) -> Result<Vec<MapEntry>> {
+    if b.len() % MAP_ENTRY_LEN != 0 {
+        return Err(Error::corrupt(urn, format!("map of {} bytes is not a multiple of {MAP_ENTRY_LEN}", b.len())));
+    }
+    let mut v: Vec<MapEntry> = b
+        .chunks_exact(MAP_ENTRY_LEN)
+        .map(|c| {
+            let mut a = [0u8; MAP_ENTRY_LEN];
+            a.copy_from_slice(c);
+            MapEntry::from_bytes(&a, legacy)
+        })
+        .filter(|e| e.length > 0)
+        .collect();
+    v.sort();
+    for w in v.windows(2) {
+        let end = w[0].mapped.checked_add(w[0].length).ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
+        if end > w[1].mapped {
+            return Err(Error::corrupt(urn, format!("map entries overlap at {:#x}", w[1].mapped)));
+        }
+    }
+    if let Some(l) = v.last() {
+        l.mapped.checked_add(l.length).ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
+        l.target_offset.checked_add(l.length).ok_or_else(|| Error::corrupt(urn, "map target range overflows"))?;
+    }
+    Ok(v)
+}
+
+impl Map {
+    /// Loads the map `urn` from the volume set.
+    pub(crate) fn load(res: &Resolver, urn: &str) -> Result<Self> {
+        let legacy = res.graph_ref().has_type(urn, "http://aff4.org/Schema#map");
+        let bytes = res.read_member_by_urn(&format!("{urn}/map"), MEMBER_LIMIT)?;
+        let entries = parse_map_entries(&bytes, legacy, urn)?;
+        let idx = res.read_member_by_urn(&format!("{urn}/idx"), MEMBER_LIMIT)?;
+        let targets: Vec<String> = String::from_utf8_lossy(&idx)
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        for e in &entries {
+            if e.target_id as usize >= targets.len() {
+                return Err(Error::corrupt(urn, format!("map entry names target {} but idx lists {}", e.target_id, targets.len())));
+            }
+        }
+        let end = entries.last().map_or(0, |e| e.mapped + e.length);
+        let size = res.graph_ref().object(urn, lx::SIZE).and_then(Term::as_u64).unwrap_or(0).max(end);
+        let gap = res
+            .graph_ref()
+            .object(urn, lx::MAP_GAP_DEFAULT_STREAM)
+            .and_then(Term::as_iri)
+            .and_then(Symbolic::from_iri);
+        Ok(Map { urn: urn.to_string(), size, targets, entries, gap })
+    }
+
+    /// A map with one range covering all of `target`.
+    pub fn single(target: &str, size: u64) -> Self {
+        let entries = if size > 0 { vec![MapEntry { mapped: 0, length: size, target_offset: 0, target_id: 0 }] } else { vec![] };
+        Map { urn: target.to_string(), size, targets: vec![target.to_string()], entries, gap: None }
+    }
+
+    /// The map URN.
+    pub fn urn(&self) -> &str {
+        &self.urn
+    }
+    /// Size of the address space: aff4:size or the end of the last range, whichever is larger.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+    /// Target URNs (the idx lines).
+    pub fn targets(&self) -> &[String] {
+        &self.targets
+    }
+    /// The sorted entries.
+    pub fn entries(&self) -> &[MapEntry] {
+        &self.entries
+    }
+
+    /// Every range from 0 to the size: data, symbolic and holes, in order.
+    pub fn ranges(&self) -> Vec<MapRange> {
+        let mut out = Vec::new();
+        let mut pos = 0u64;
+        for e in &self.entries {
+            if e.mapped > pos {
+                out.push(MapRange { start: pos, length: e.mapped - pos, kind: RangeKind::Hole });
+            }
+            let target = &self.targets[e.target_id as usize];
+            let kind = match Symbolic::from_iri(target) {
+                Some(s) => RangeKind::Symbolic(s, e.target_offset),
+                None => RangeKind::Data { target: target.clone(), target_offset: e.target_offset },
+            };
+            out.push(MapRange { start: e.mapped, length: e.length, kind });
+            pos = e.mapped + e.length;
+        }
+        if self.size > pos {
+            out.push(MapRange { start: pos, length: self.size - pos, kind: RangeKind::Hole });
+        }
+        out
+    }
+}
+
+/// `Read + Seek` over a map's address space.
+pub struct MapReader {
+    map: Map,
+    res: Arc<Resolver>,
+    pos: u64,
+    streams: HashMap<u32, Box<dyn Stream>>,
+}
+
+impl MapReader {
+    /// Opens the map's data targets (checking for cycles through `chain`).
+    pub(crate) fn new(map: Map, res: Arc<Resolver>, chain: &mut Vec<String>) -> Result<Self> {
+        let mut streams = HashMap::new();
+        for (i, t) in map.targets.iter().enumerate() {
+            if Symbolic::from_iri(t).is_some() {
+                continue;
+            }
+            let used = map.entries.iter().any(|e| e.target_id as usize == i);
+            if used {
+                let s = crate::volume::open_stream(&res, t, chain)?;
+                streams.insert(i as u32, s);
+            }
+        }
+        Ok(MapReader { map, res, pos: 0, streams })
+    }
+}
+
+impl Read for MapReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let _ = &self.res;
+        if self.pos >= self.map.size || buf.is_empty() {
+            return Ok(0);
+        }
+        let want = (buf.len() as u64).min(self.map.size - self.pos) as usize;
+        let idx = self.map.entries.partition_point(|e| e.mapped + e.length <= self.pos);
+        let n = match self.map.entries.get(idx) {
+            Some(e) if e.mapped <= self.pos => {
+                let within = self.pos - e.mapped;
+                let n = want.min((e.length - within) as usize);
+                let toff = e.target_offset + within;
+                match self.streams.get_mut(&e.target_id) {
+                    Some(s) => {
+                        s.seek(SeekFrom::Start(toff))?;
+                        s.read_exact(&mut buf[..n]).map_err(|err| {
+                            std::io::Error::other(Error::corrupt(
+                                &self.map.urn,
+                                format!("target {} at {toff:#x}: {err}", self.map.targets[e.target_id as usize]),
+                            ))
+                        })?;
+                    }
+                    None => {
+                        let sym = Symbolic::from_iri(&self.map.targets[e.target_id as usize]).unwrap_or(Symbolic::Zero);
+                        sym.fill(toff, &mut buf[..n]);
+                    }
+                }
+                n
+            }
+            next => {
+                let hole_end = next.map_or(self.map.size, |e| e.mapped);
+                let n = want.min((hole_end - self.pos) as usize);
+                self.map.gap.unwrap_or(Symbolic::Zero).fill(self.pos, &mut buf[..n]);
+                n
+            }
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for MapReader {
+    fn seek(&mut self, pos: SeekFrom) -> std::io::Result<u64> {
+        self.pos = crate::volume::seek_to(self.pos, self.map.size, pos)?;
+        Ok(self.pos)
+    }
+}
+
+impl Stream for MapReader {
+    fn size(&self) -> u64 {
+        self.map.size
+    }
+    fn urn(&self) -> &str {
+        &self.map.urn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn overlapping_entries_are_rejected() {
+        let a = MapEntry { mapped: 0, length: 10, target_offset: 0, target_id: 0 };
+        let b = MapEntry { mapped: 5, length: 10, target_offset: 0, target_id: 0 };
+        let bytes: Vec<u8> = [a, b].iter().flat_map(|e| e.to_bytes()).collect();
+        assert!(parse_map_entries(&bytes, false, "m").is_err());
+        assert!(parse_map_entries(&bytes[..27], false, "m").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn ranges_tile_the_address_space(lens in proptest::collection::vec((0u64..1000, 1u64..1000), 0..20), extra in 0u64..100) {
+            let mut pos = 0;
+            let mut entries = Vec::new();
+            for (gap, len) in lens {
+                pos += gap;
+                entries.push(MapEntry { mapped: pos, length: len, target_offset: pos, target_id: 0 });
+                pos += len;
+            }
+            let bytes: Vec<u8> = entries.iter().rev().flat_map(|e| e.to_bytes()).collect();
+            let parsed = parse_map_entries(&bytes, false, "m").unwrap();
+            prop_assert_eq!(&parsed, &entries);
+            let map = Map { urn: "m".into(), size: pos + extra, targets: vec!["aff4://t".into()], entries: parsed, gap: None };
+            let ranges = map.ranges();
+            let mut at = 0;
+            for r in &ranges {
+                prop_assert_eq!(r.start, at);
+                prop_assert!(r.length > 0);
+                at += r.length;
+            }
+            prop_assert_eq!(at, pos + extra);
+        }
+    }
+}

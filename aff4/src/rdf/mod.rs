@@ -8,7 +8,7 @@
 mod parse;
 mod write;
 
-pub use parse::parse_turtle;
+pub use parse::{parse_turtle, MAX_TURTLE};
 use std::collections::BTreeSet;
 
 /// An RDF term.
