@@ -7,7 +7,7 @@ use crate::{exit, report};
 use aff4::map::RangeKind;
 use aff4::volume::VolumeSet;
 use anyhow::{bail, Context};
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 const COPY_BUF: usize = 8 << 20;

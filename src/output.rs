@@ -32,11 +32,6 @@ impl PendingFile {
         self.committed = true;
         Ok(())
     }
-
-    /// The final path.
-    pub fn dest(&self) -> &Path {
-        &self.dest
-    }
 }
 
 impl Drop for PendingFile {

@@ -15,7 +15,7 @@ pub fn install() {
         // SA_RESETHAND restores the default action so a second Ctrl-C terminates.
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = on_signal as usize;
+            act.sa_sigaction = on_signal as *const () as usize;
             act.sa_flags = libc::SA_RESETHAND;
             libc::sigemptyset(&mut act.sa_mask);
             libc::sigaction(sig, &act, std::ptr::null_mut());

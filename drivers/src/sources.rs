@@ -1,0 +1,304 @@
+//! The sources: positional reads from a file or device, with a table mapping physical
+//! ranges to file offsets.
+
+use crate::elf::{self, Block};
+use crate::{iomem, Error, PhysRange, ReadError, Source, SourceSpec};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Options for [`open_source`].
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Replace the discovered ranges (logged loudly: reading non-RAM can hang a machine).
+    pub ranges_override: Option<Vec<PhysRange>>,
+    /// Where System RAM ranges come from.
+    pub iomem_path: PathBuf,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { ranges_override: None, iomem_path: PathBuf::from("/proc/iomem") }
+    }
+}
+
+/// A source reading a file or device through a block table.
+struct FileSource {
+    name: &'static str,
+    desc: String,
+    file: File,
+    ranges: Vec<PhysRange>,
+    blocks: Vec<Block>,
+}
+
+impl Source for FileSource {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn description(&self) -> String {
+        self.desc.clone()
+    }
+    fn ranges(&self) -> &[PhysRange] {
+        &self.ranges
+    }
+    fn read_at(&self, phys: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        let end = phys + buf.len() as u64;
+        let i = self.blocks.partition_point(|b| b.phys.end <= phys);
+        let mut done = 0usize;
+        let mut at = phys;
+        let mut bi = i;
+        while at < end {
+            let b = self.blocks.get(bi).filter(|b| b.phys.start <= at).ok_or(ReadError::OutOfRange { phys, len: buf.len() })?;
+            let n = (b.phys.end.min(end) - at) as usize;
+            let off = b.file_offset + (at - b.phys.start);
+            self.file
+                .read_exact_at(&mut buf[done..done + n], off)
+                .map_err(|source| ReadError::Unreadable { phys: at, len: n, source })?;
+            done += n;
+            at += n as u64;
+            bi += 1;
+        }
+        Ok(())
+    }
+}
+
+fn open_file(path: &Path, what: &str) -> Result<File, Error> {
+    File::open(path).map_err(|e| {
+        let fix = match e.kind() {
+            std::io::ErrorKind::NotFound => "check the path".to_string(),
+            std::io::ErrorKind::PermissionDenied => "run as root".to_string(),
+            _ => "check the device or file".to_string(),
+        };
+        Error::Unavailable(format!("{what} {}: {e}: {fix}", path.display()))
+    })
+}
+
+fn identity(ranges: &[PhysRange]) -> Vec<Block> {
+    ranges.iter().map(|r| Block { phys: *r, file_offset: r.start }).collect()
+}
+
+fn lockdown_note() -> String {
+    match std::fs::read_to_string("/sys/kernel/security/lockdown") {
+        Ok(s) if s.contains("[confidentiality]") => " (kernel lockdown=confidentiality blocks /proc/kcore and /dev/mem)".into(),
+        Ok(s) if s.contains("[integrity]") => " (kernel lockdown=integrity blocks /dev/mem and unsigned modules)".into(),
+        _ => String::new(),
+    }
+}
+
+fn system_ram(opts: &OpenOptions) -> Result<Vec<PhysRange>, Error> {
+    if let Some(r) = &opts.ranges_override {
+        tracing::warn!("using --ranges instead of /proc/iomem: reading anything but RAM can hang or crash the machine");
+        return Ok(r.clone());
+    }
+    iomem::read_system_ram(&opts.iomem_path)
+}
+
+fn open_raw(path: &Path, ranges: Option<&Path>) -> Result<Box<dyn Source>, Error> {
+    let file = open_file(path, "raw dump")?;
+    let len = file.metadata().map_err(|e| Error::Unavailable(format!("{}: {e}", path.display())))?.len();
+    let ranges = match ranges {
+        Some(r) => {
+            let text = std::fs::read_to_string(r).map_err(|e| Error::Iomem(format!("cannot read --ranges {}: {e}", r.display())))?;
+            let v = iomem::parse_ranges_file(&text)?;
+            if v.iter().any(|r| r.end > len) {
+                return Err(Error::Format { path: path.display().to_string(), reason: format!("ranges reach past the end of the {len}-byte dump") });
+            }
+            v
+        }
+        None => vec![PhysRange { start: 0, end: len }],
+    };
+    let blocks = identity(&ranges);
+    Ok(Box::new(FileSource { name: "raw", desc: format!("raw dump {} ({} ranges)", path.display(), ranges.len()), file, ranges, blocks }))
+}
+
+const LIME_MAGIC: u32 = 0x4C69_4D45;
+
+fn open_lime(path: &Path) -> Result<Box<dyn Source>, Error> {
+    let file = open_file(path, "LiME dump")?;
+    let len = file.metadata().map_err(|e| Error::Unavailable(format!("{}: {e}", path.display())))?.len();
+    let bad = |reason: String| Error::Format { path: path.display().to_string(), reason };
+    let mut blocks = Vec::new();
+    let mut off = 0u64;
+    while off < len {
+        let mut h = [0u8; 32];
+        file.read_exact_at(&mut h, off).map_err(|e| bad(format!("header at {off}: {e}")))?;
+        let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        if magic != LIME_MAGIC {
+            return Err(bad(format!("no LiME header at offset {off}")));
+        }
+        if version != 1 {
+            return Err(bad(format!(
+                "LiME version {version} at offset {off}: only version 1 (uncompressed) is supported; convert AVML's compressed output with `avml-convert` first"
+            )));
+        }
+        let mut q = [0u8; 8];
+        q.copy_from_slice(&h[8..16]);
+        let start = u64::from_le_bytes(q);
+        q.copy_from_slice(&h[16..24]);
+        let last = u64::from_le_bytes(q);
+        let size = last.checked_sub(start).and_then(|d| d.checked_add(1)).ok_or_else(|| bad(format!("range end before start at {off}")))?;
+        if off + 32 + size > len {
+            return Err(bad(format!("range {start:#x}-{last:#x} runs past the end of the file")));
+        }
+        blocks.push(Block { phys: PhysRange { start, end: start + size }, file_offset: off + 32 });
+        off += 32 + size;
+    }
+    blocks.sort_by_key(|b| b.phys.start);
+    if blocks.windows(2).any(|w| w[0].phys.end > w[1].phys.start) {
+        return Err(bad("overlapping ranges".into()));
+    }
+    let ranges: Vec<PhysRange> = blocks.iter().map(|b| b.phys).collect();
+    Ok(Box::new(FileSource { name: "lime", desc: format!("LiME dump {} ({} ranges)", path.display(), ranges.len()), file, ranges, blocks }))
+}
+
+fn read_head(file: &File, path: &Path) -> Result<Vec<u8>, Error> {
+    let mut head = vec![0u8; 1 << 20];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read_at(&mut head[n..], n as u64) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => return Err(Error::Unavailable(format!("{}: {e}{}", path.display(), lockdown_note()))),
+        }
+    }
+    head.truncate(n);
+    Ok(head)
+}
+
+fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
+    let file = open_file(path, "ELF core")?;
+    let head = read_head(&file, path)?;
+    let segs = elf::parse_load_segments(&head).map_err(|reason| Error::Format { path: path.display().to_string(), reason })?;
+    let blocks = elf::core_blocks(&segs);
+    let ranges: Vec<PhysRange> = blocks.iter().map(|b| b.phys).collect();
+    Ok(Box::new(FileSource { name: "elf", desc: format!("ELF core {} ({} PT_LOAD ranges)", path.display(), ranges.len()), file, ranges, blocks }))
+}
+
+fn open_kcore(opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
+    let path = Path::new("/proc/kcore");
+    if !path.exists() {
+        return Err(Error::Unavailable("/proc/kcore not found: kernel built without CONFIG_PROC_KCORE or /proc not mounted".into()));
+    }
+    let file = open_file(path, "/proc/kcore").map_err(|e| Error::Unavailable(format!("{e}{}", lockdown_note())))?;
+    let head = read_head(&file, path)?;
+    let segs = elf::parse_load_segments(&head).map_err(|reason| Error::Format { path: "/proc/kcore".into(), reason })?;
+    let ram = system_ram(opts)?;
+    let blocks = elf::kcore_blocks(&ram, &segs);
+    if blocks.is_empty() {
+        return Err(Error::Unavailable("/proc/kcore maps none of the System RAM ranges of /proc/iomem".into()));
+    }
+    let ranges: Vec<PhysRange> = crate::merge_ranges(blocks.iter().map(|b| b.phys).collect());
+    Ok(Box::new(FileSource { name: "kcore", desc: format!("/proc/kcore ({} direct-map blocks)", blocks.len()), file, ranges, blocks }))
+}
+
+fn open_device(name: &'static str, path: &Path, opts: &OpenOptions, missing_fix: &str) -> Result<Box<dyn Source>, Error> {
+    if !path.exists() {
+        return Err(Error::Unavailable(format!("{} not found: {missing_fix}", path.display())));
+    }
+    let file = open_file(path, name).map_err(|e| Error::Unavailable(format!("{e}{}", lockdown_note())))?;
+    let ranges = system_ram(opts)?;
+    let blocks = identity(&ranges);
+    let src = FileSource { name, desc: format!("{} ({} System RAM ranges)", path.display(), ranges.len()), file, ranges, blocks };
+    if name == "devmem" {
+        // STRICT_DEVMEM: RAM above 1 MiB reads fail with EPERM.
+        if let Some(r) = src.ranges.iter().find(|r| r.end > 0x100000) {
+            let probe = r.start.max(0x100000);
+            let mut page = [0u8; 4096];
+            if let Err(e) = src.read_at(probe, &mut page[..((r.end - probe).min(4096)) as usize]) {
+                return Err(Error::Unavailable(format!(
+                    "/dev/mem refuses RAM at {probe:#x} ({e}): the kernel is built with CONFIG_STRICT_DEVMEM{}; use /proc/kcore or load the pmem module",
+                    lockdown_note()
+                )));
+            }
+        }
+    }
+    Ok(Box::new(src))
+}
+
+/// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore and /dev/mem
+/// in that order and logs why each one before the chosen one was not used.
+pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
+    let pmem_fix = "load the pmem module (see drivers/linux/pmem/README.md)";
+    let crash_fix = "Red Hat's crash driver is not loaded (modprobe crash)";
+    let devmem_fix = "the kernel has no /dev/mem";
+    match spec {
+        SourceSpec::Raw { path, ranges } => open_raw(path, ranges.as_deref()),
+        SourceSpec::Lime(p) => open_lime(p),
+        SourceSpec::Elf(p) => open_elf(p),
+        SourceSpec::Pmem(dev) => open_device("pmem", dev.as_deref().unwrap_or(Path::new("/dev/pmem")), opts, pmem_fix),
+        SourceSpec::Crash => open_device("crash", Path::new("/dev/crash"), opts, crash_fix),
+        SourceSpec::Kcore => open_kcore(opts),
+        SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
+        SourceSpec::Auto => {
+            let mut reasons = Vec::new();
+            let tries: [(&str, Box<dyn Fn() -> Result<Box<dyn Source>, Error>>); 4] = [
+                ("/dev/pmem", Box::new(|| open_device("pmem", Path::new("/dev/pmem"), opts, pmem_fix))),
+                ("/dev/crash", Box::new(|| open_device("crash", Path::new("/dev/crash"), opts, crash_fix))),
+                ("/proc/kcore", Box::new(|| open_kcore(opts))),
+                ("/dev/mem", Box::new(|| open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix))),
+            ];
+            for (what, f) in tries {
+                match f() {
+                    Ok(s) => {
+                        for r in &reasons {
+                            tracing::info!("not used: {r}");
+                        }
+                        tracing::info!("source: {what} chosen: {}", s.description());
+                        return Ok(s);
+                    }
+                    Err(e) => reasons.push(format!("{what}: {e}")),
+                }
+            }
+            Err(Error::AllSourcesFailed(reasons))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn lime_round_trip_with_holes() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        for (start, fill, len) in [(0x1000u64, 1u8, 0x2000u64), (0x10000, 2, 0x1000)] {
+            let mut h = Vec::new();
+            h.extend_from_slice(&LIME_MAGIC.to_le_bytes());
+            h.extend_from_slice(&1u32.to_le_bytes());
+            h.extend_from_slice(&start.to_le_bytes());
+            h.extend_from_slice(&(start + len - 1).to_le_bytes());
+            h.extend_from_slice(&0u64.to_le_bytes());
+            f.write_all(&h).unwrap();
+            f.write_all(&vec![fill; len as usize]).unwrap();
+        }
+        let s = open_source(&SourceSpec::Lime(f.path().into()), &OpenOptions::default()).unwrap();
+        assert_eq!(s.ranges(), &[PhysRange { start: 0x1000, end: 0x3000 }, PhysRange { start: 0x10000, end: 0x11000 }]);
+        let mut b = [0u8; 16];
+        s.read_at(0x10000, &mut b).unwrap();
+        assert_eq!(b, [2; 16]);
+        assert!(matches!(s.read_at(0x3000, &mut b), Err(ReadError::OutOfRange { .. })));
+    }
+
+    #[test]
+    fn auto_on_a_machine_without_devices_lists_every_reason() {
+        let opts = OpenOptions { iomem_path: "/nonexistent/iomem".into(), ..OpenOptions::default() };
+        if Path::new("/dev/pmem").exists() || Path::new("/proc/kcore").exists() {
+            eprintln!("SKIP: this machine has memory devices");
+            return;
+        }
+        let e = open_source(&SourceSpec::Auto, &opts).err().expect("no source").to_string();
+        for dev in ["/dev/pmem", "/dev/crash", "/proc/kcore", "/dev/mem"] {
+            assert!(e.contains(dev), "{dev} missing from: {e}");
+        }
+    }
+
+    #[test]
+    fn spec_parsing() {
+        assert_eq!("kcore".parse::<SourceSpec>().unwrap(), SourceSpec::Kcore);
+        assert_eq!("lime:/x".parse::<SourceSpec>().unwrap(), SourceSpec::Lime("/x".into()));
+        assert!("lime".parse::<SourceSpec>().is_err());
+        assert!("floppy".parse::<SourceSpec>().is_err());
+    }
+}
