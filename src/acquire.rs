@@ -24,13 +24,18 @@ const TOOL: &str = concat!("pmem-aff4 ", env!("CARGO_PKG_VERSION"));
 /// Runs an acquisition; returns the exit code.
 pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let compression = Compression::from_name(&args.compression).with_context(|| {
-        format!("unknown compression {:?}: use snappy, lz4, zlib, deflate or none", args.compression)
+        format!(
+            "unknown compression {:?}: use snappy, lz4, zlib, deflate or none",
+            args.compression
+        )
     })?;
     let chunk_size = args.chunk_size;
     if !chunk_size.is_power_of_two() || !(4096..=4 << 20).contains(&chunk_size) {
         bail!("--chunk-size {chunk_size}: must be a power of two between 4096 and 4194304");
     }
-    let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         bail!("--threads 0: give at least 1");
     }
@@ -40,7 +45,10 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let source = open_source(args)?;
     let ranges: Vec<PhysRange> = source.ranges().to_vec();
     if ranges.is_empty() {
-        bail!("source {} reports no readable physical ranges", source.description());
+        bail!(
+            "source {} reports no readable physical ranges",
+            source.description()
+        );
     }
     let is_device = matches!(source.name(), "pmem" | "crash" | "kcore" | "devmem");
     tracing::info!("source: {}", source.description());
@@ -52,12 +60,23 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let sink = BufWriter::with_capacity(4 << 20, file);
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
-    let opts = StreamOptions { chunk_size, compression, ..StreamOptions::default() };
+    let opts = StreamOptions {
+        chunk_size,
+        compression,
+        ..StreamOptions::default()
+    };
     let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
     let bar = progress::bar(total, source.name(), args.quiet);
-    let mut mem = vw.memory_image(opts).context("cannot start the memory image")?;
+    let mut mem = vw
+        .memory_image(opts)
+        .context("cannot start the memory image")?;
     let image_urn = mem.image_urn().to_string();
-    let cfg = pipeline::Config { chunk_size: chunk_size as usize, batch_chunks: 32, threads, compression };
+    let cfg = pipeline::Config {
+        chunk_size: chunk_size as usize,
+        batch_chunks: 32,
+        threads,
+        compression,
+    };
     let mut adapter = MemSink { mem: &mut mem };
     let outcome = pipeline::run(
         source.as_ref(),
@@ -70,14 +89,18 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     .with_context(|| write_context(out))?;
     // Ranges never read (interrupted) are marked, not left as holes.
     for r in &outcome.not_read {
-        mem.add_symbolic(r.start, r.end - r.start, Symbolic::UnknownData).with_context(|| write_context(out))?;
+        mem.add_symbolic(r.start, r.end - r.start, Symbolic::UnknownData)
+            .with_context(|| write_context(out))?;
     }
     bar.finish_and_clear();
     let complete = outcome.not_read.is_empty();
     let end_of_ram = ranges.last().map_or(0, |r| r.end);
     let summary = mem.finish(end_of_ram).with_context(|| write_context(out))?;
-    let unreadable_pages: u64 =
-        outcome.unreadable.iter().map(|r| (r.end - r.start).div_ceil(source.page_size() as u64)).sum();
+    let unreadable_pages: u64 = outcome
+        .unreadable
+        .iter()
+        .map(|r| (r.end - r.start).div_ceil(source.page_size() as u64))
+        .sum();
 
     // Metadata on the Image.
     let facts = is_device.then(drivers::host::collect);
@@ -87,21 +110,40 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         let lit = |v: &str| Term::typed(v, aff4::lexicon::XSD_STRING);
         let long = |v: u64| Term::typed(v.to_string(), aff4::lexicon::XSD_LONG);
         g.insert(s.clone(), &format!("{PMEM}tool"), lit(TOOL));
-        g.insert(s.clone(), &format!("{PMEM}acquisitionStart"), Term::typed(&start_time, aff4::lexicon::XSD_DATETIME));
-        g.insert(s.clone(), &format!("{PMEM}acquisitionEnd"), Term::typed(now_rfc3339(), aff4::lexicon::XSD_DATETIME));
+        g.insert(
+            s.clone(),
+            &format!("{PMEM}acquisitionStart"),
+            Term::typed(&start_time, aff4::lexicon::XSD_DATETIME),
+        );
+        g.insert(
+            s.clone(),
+            &format!("{PMEM}acquisitionEnd"),
+            Term::typed(now_rfc3339(), aff4::lexicon::XSD_DATETIME),
+        );
         g.insert(
             s.clone(),
             &format!("{PMEM}acquisitionComplete"),
             Term::typed(complete.to_string(), aff4::lexicon::XSD_BOOLEAN),
         );
-        g.insert(s.clone(), &format!("{PMEM}source"), lit(&source.description()));
-        g.insert(s.clone(), &format!("{PMEM}unreadablePages"), long(unreadable_pages));
+        g.insert(
+            s.clone(),
+            &format!("{PMEM}source"),
+            lit(&source.description()),
+        );
+        g.insert(
+            s.clone(),
+            &format!("{PMEM}unreadablePages"),
+            long(unreadable_pages),
+        );
         if let Some(f) = &facts {
             add_host_facts(g, &s, f);
         }
     }
-    vw.add_member("PhysicalMemory/information.yaml", information_yaml(&ranges, facts.as_ref()).as_bytes())
-        .with_context(|| write_context(out))?;
+    vw.add_member(
+        "PhysicalMemory/information.yaml",
+        information_yaml(&ranges, facts.as_ref()).as_bytes(),
+    )
+    .with_context(|| write_context(out))?;
 
     let mut logical = Vec::new();
     if is_device && !args.no_extras {
@@ -114,27 +156,50 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
 
     let volume_urn = vw.volume_urn().to_string();
     let sink = vw.finish().with_context(|| write_context(out))?;
-    let file = sink.into_inner().map_err(|e| e.into_error()).with_context(|| write_context(out))?;
+    let file = sink
+        .into_inner()
+        .map_err(|e| e.into_error())
+        .with_context(|| write_context(out))?;
     file.sync_all().with_context(|| write_context(out))?;
     let stored = file.metadata().map(|m| m.len()).unwrap_or(0);
     drop(file);
     pending.commit()?;
 
-    let hashes: std::collections::BTreeMap<String, String> =
-        summary.hashes.iter().map(|(a, h)| (a.name().to_string(), h.clone())).collect();
+    let hashes: std::collections::BTreeMap<String, String> = summary
+        .hashes
+        .iter()
+        .map(|(a, h)| (a.name().to_string(), h.clone()))
+        .collect();
     let rep = report::Acquisition {
         report: "acquisition",
         tool: TOOL.to_string(),
         output: out.display().to_string(),
         source: source.name().to_string(),
         source_description: source.description(),
-        ranges: ranges.iter().map(|r| report::Range { start: r.start, end: r.end }).collect(),
+        ranges: ranges
+            .iter()
+            .map(|r| report::Range {
+                start: r.start,
+                end: r.end,
+            })
+            .collect(),
         bytes_total: total,
         bytes_acquired: outcome.bytes_done,
         stored_bytes: stored,
-        ratio: if outcome.bytes_done == 0 { 0.0 } else { stored as f64 / outcome.bytes_done as f64 },
+        ratio: if outcome.bytes_done == 0 {
+            0.0
+        } else {
+            stored as f64 / outcome.bytes_done as f64
+        },
         unreadable_pages,
-        unreadable_ranges: outcome.unreadable.iter().map(|r| report::Range { start: r.start, end: r.end }).collect(),
+        unreadable_ranges: outcome
+            .unreadable
+            .iter()
+            .map(|r| report::Range {
+                start: r.start,
+                end: r.end,
+            })
+            .collect(),
         complete,
         seconds: started.elapsed().as_secs_f64(),
         compression: compression.name().to_string(),
@@ -158,7 +223,10 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
 }
 
 fn write_context(out: &Path) -> String {
-    format!("writing {} (nothing is kept if this fails: check free space and permissions)", out.display())
+    format!(
+        "writing {} (nothing is kept if this fails: check free space and permissions)",
+        out.display()
+    )
 }
 
 fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
@@ -182,21 +250,35 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
         sha
     );
     if !rep.unreadable_ranges.is_empty() {
-        let list: Vec<String> =
-            rep.unreadable_ranges.iter().take(20).map(|r| format!("{:#x}-{:#x}", r.start, r.end)).collect();
-        eprintln!("unreadable: {}{}", list.join(", "), if rep.unreadable_ranges.len() > 20 { ", ..." } else { "" });
+        let list: Vec<String> = rep
+            .unreadable_ranges
+            .iter()
+            .take(20)
+            .map(|r| format!("{:#x}-{:#x}", r.start, r.end))
+            .collect();
+        eprintln!(
+            "unreadable: {}{}",
+            list.join(", "),
+            if rep.unreadable_ranges.len() > 20 {
+                ", ..."
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }
 
 fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
-    let mut spec = SourceSpec::from_str(&args.source).map_err(|e| anyhow::anyhow!("--source {}: {e}", args.source))?;
+    let mut spec = SourceSpec::from_str(&args.source)
+        .map_err(|e| anyhow::anyhow!("--source {}: {e}", args.source))?;
     let mut opts = drivers::OpenOptions::default();
     if let Some(r) = &args.ranges {
         match &mut spec {
             SourceSpec::Raw { ranges, .. } => *ranges = Some(r.clone()),
             _ => {
-                let text = std::fs::read_to_string(r).with_context(|| format!("cannot read --ranges {}", r.display()))?;
+                let text = std::fs::read_to_string(r)
+                    .with_context(|| format!("cannot read --ranges {}", r.display()))?;
                 opts.ranges_override = Some(drivers::iomem::parse_ranges_file(&text)?);
             }
         }
@@ -205,7 +287,9 @@ fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
     match &args.inject_read_errors {
         Some(pages) => {
             let bad = drivers::faults::parse_page_list(pages)?;
-            Ok(Box::new(drivers::faults::FaultInjectingSource::new(source, bad)))
+            Ok(Box::new(drivers::faults::FaultInjectingSource::new(
+                source, bad,
+            )))
         }
         None => Ok(source),
     }
@@ -220,7 +304,9 @@ impl<W: Write> Sink for MemSink<'_, '_, W> {
         match piece {
             Piece::Data { phys, raw, stored } => self.mem.add_chunk(phys, raw, stored)?,
             Piece::Zero { phys, len } => self.mem.add_symbolic(phys, len, Symbolic::Zero)?,
-            Piece::Unreadable { phys, len } => self.mem.add_symbolic(phys, len, Symbolic::UnreadableData)?,
+            Piece::Unreadable { phys, len } => {
+                self.mem.add_symbolic(phys, len, Symbolic::UnreadableData)?
+            }
         }
         Ok(())
     }
@@ -272,18 +358,27 @@ fn information_yaml(ranges: &[PhysRange], facts: Option<&drivers::host::HostFact
     }
     y.push_str("Runs:\n");
     for r in ranges {
-        y.push_str(&format!("- start: {:#x}\n  length: {:#x}\n", r.start, r.end - r.start));
+        y.push_str(&format!(
+            "- start: {:#x}\n  length: {:#x}\n",
+            r.start,
+            r.end - r.start
+        ));
     }
     y
 }
 
 /// Files analysts need to interpret a Linux image; each that is readable is added.
 fn add_extras<W: Write>(vw: &mut VolumeWriter<W>) -> aff4::Result<Vec<String>> {
-    let mut paths: Vec<std::path::PathBuf> =
-        ["/proc/iomem", "/proc/kallsyms", "/sys/kernel/vmcoreinfo", "/proc/version", "/proc/cmdline"]
-            .iter()
-            .map(Into::into)
-            .collect();
+    let mut paths: Vec<std::path::PathBuf> = [
+        "/proc/iomem",
+        "/proc/kallsyms",
+        "/sys/kernel/vmcoreinfo",
+        "/proc/version",
+        "/proc/cmdline",
+    ]
+    .iter()
+    .map(Into::into)
+    .collect();
     if let Ok(rel) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
         let rel = rel.trim();
         paths.push(format!("/boot/System.map-{rel}").into());
@@ -323,7 +418,14 @@ fn glob_paths(pat: &str) -> Vec<std::path::PathBuf> {
         return vec![p.to_path_buf()];
     }
     let (dir, name) = match (p.parent(), p.file_name()) {
-        (Some(d), Some(n)) => (if d.as_os_str().is_empty() { Path::new(".") } else { d }, n.to_string_lossy()),
+        (Some(d), Some(n)) => (
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            },
+            n.to_string_lossy(),
+        ),
         _ => return Vec::new(),
     };
     if !name.contains(['*', '?']) {
@@ -356,7 +458,8 @@ fn wildcard(pat: &str, s: &str) -> bool {
 }
 
 fn add_input<W: Write>(vw: &mut VolumeWriter<W>, path: &Path) -> anyhow::Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("-i {}: cannot open", path.display()))?;
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("-i {}: cannot open", path.display()))?;
     let md = f.metadata().ok();
     let meta = LogicalFileMeta {
         last_written: md.as_ref().and_then(|m| m.modified().ok()),
@@ -374,7 +477,9 @@ fn now_rfc3339() -> String {
 
 /// UTC timestamp `YYYY-MM-DDTHH:MM:SSZ` (civil-from-days, no external crate).
 pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -385,7 +490,12 @@ pub fn rfc3339(t: SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

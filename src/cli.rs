@@ -106,7 +106,8 @@ pub fn parse() -> Args {
 
 /// Runs the selected mode and returns the exit code.
 pub fn run(args: &Args) -> anyhow::Result<u8> {
-    let reading = args.export.is_some() || !args.extract.is_empty() || args.view || args.list || args.verify;
+    let reading =
+        args.export.is_some() || !args.extract.is_empty() || args.view || args.list || args.verify;
     if reading {
         if args.output.is_some() {
             anyhow::bail!("-o/--output acquires memory; it cannot be combined with --export, -e, -V, -l or --verify");

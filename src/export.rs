@@ -39,7 +39,12 @@ pub fn image_spans(set: &VolumeSet) -> anyhow::Result<(String, u64, Vec<Span>)> 
             RangeKind::Symbolic(aff4::symbolic::Symbolic::Zero, _) => (true, true),
             _ => (true, false),
         };
-        spans.push(Span { start: r.start, len: r.length, present, zero });
+        spans.push(Span {
+            start: r.start,
+            len: r.length,
+            present,
+            zero,
+        });
     }
     Ok((image, map.size(), spans))
 }
@@ -70,12 +75,24 @@ pub fn run_export(args: &Args, out: &Path) -> anyhow::Result<u8> {
     };
     pending.commit()?;
     if !args.quiet {
-        eprintln!("{}: exported {} of {} ({})", out.display(), report::human(written), image, args.format);
+        eprintln!(
+            "{}: exported {} of {} ({})",
+            out.display(),
+            report::human(written),
+            image,
+            args.format
+        );
     }
     Ok(exit::OK)
 }
 
-fn copy_range(stream: &mut dyn aff4::volume::Stream, start: u64, len: u64, out: &mut dyn Write, buf: &mut [u8]) -> anyhow::Result<()> {
+fn copy_range(
+    stream: &mut dyn aff4::volume::Stream,
+    start: u64,
+    len: u64,
+    out: &mut dyn Write,
+    buf: &mut [u8],
+) -> anyhow::Result<()> {
     stream.seek(SeekFrom::Start(start))?;
     let mut left = len;
     while left > 0 {
@@ -83,14 +100,20 @@ fn copy_range(stream: &mut dyn aff4::volume::Stream, start: u64, len: u64, out: 
         stream
             .read_exact(&mut buf[..n])
             .with_context(|| format!("reading image at {:#x}", start + (len - left)))?;
-        out.write_all(&buf[..n]).context("writing the export (disk full?)")?;
+        out.write_all(&buf[..n])
+            .context("writing the export (disk full?)")?;
         left -= n as u64;
     }
     Ok(())
 }
 
 /// Raw: byte at offset P is address P; holes and zero ranges stay sparse.
-fn export_raw(stream: &mut dyn aff4::volume::Stream, spans: &[Span], size: u64, file: std::fs::File) -> anyhow::Result<u64> {
+fn export_raw(
+    stream: &mut dyn aff4::volume::Stream,
+    spans: &[Span],
+    size: u64,
+    file: std::fs::File,
+) -> anyhow::Result<u64> {
     let mut out = BufWriter::with_capacity(COPY_BUF, file);
     let mut buf = vec![0u8; COPY_BUF];
     let mut written = 0;
@@ -106,7 +129,11 @@ fn export_raw(stream: &mut dyn aff4::volume::Stream, spans: &[Span], size: u64, 
 }
 
 /// LiME: a 32-byte header per RAM run, then its bytes.
-fn export_lime(stream: &mut dyn aff4::volume::Stream, runs: &[(u64, u64)], file: std::fs::File) -> anyhow::Result<u64> {
+fn export_lime(
+    stream: &mut dyn aff4::volume::Stream,
+    runs: &[(u64, u64)],
+    file: std::fs::File,
+) -> anyhow::Result<u64> {
     let mut out = BufWriter::with_capacity(COPY_BUF, file);
     let mut buf = vec![0u8; COPY_BUF];
     let mut written = 0;
@@ -126,7 +153,11 @@ fn export_lime(stream: &mut dyn aff4::volume::Stream, runs: &[(u64, u64)], file:
 }
 
 /// ELF64 core: one PT_LOAD per RAM run, p_paddr = p_vaddr = physical address.
-fn export_elf(stream: &mut dyn aff4::volume::Stream, runs: &[(u64, u64)], file: std::fs::File) -> anyhow::Result<u64> {
+fn export_elf(
+    stream: &mut dyn aff4::volume::Stream,
+    runs: &[(u64, u64)],
+    file: std::fs::File,
+) -> anyhow::Result<u64> {
     let mut out = BufWriter::with_capacity(COPY_BUF, file);
     let phnum = u16::try_from(runs.len()).context("too many ranges for an ELF core (max 65535)")?;
     let ehsize = 64u64;
@@ -180,7 +211,8 @@ fn export_elf(stream: &mut dyn aff4::volume::Stream, runs: &[(u64, u64)], file: 
 /// `-e STREAM -D DIR`.
 pub fn run_extract(args: &Args) -> anyhow::Result<u8> {
     let set = VolumeSet::open(&args.containers)?;
-    std::fs::create_dir_all(&args.dir).with_context(|| format!("cannot create -D {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir)
+        .with_context(|| format!("cannot create -D {}", args.dir.display()))?;
     let logical = aff4::logical::list(&set)?;
     for want in &args.extract {
         let (urn, name) = match logical.iter().find(|f| f.name == *want || f.urn == *want) {
@@ -188,7 +220,10 @@ pub fn run_extract(args: &Args) -> anyhow::Result<u8> {
             None => {
                 // Any stream by URN (or by its path relative to the volume).
                 let urn = resolve_urn(&set, want)?;
-                let name = urn.rsplit_once("://").map_or(urn.as_str(), |(_, r)| r).to_string();
+                let name = urn
+                    .rsplit_once("://")
+                    .map_or(urn.as_str(), |(_, r)| r)
+                    .to_string();
                 (urn, name)
             }
         };
@@ -198,8 +233,10 @@ pub fn run_extract(args: &Args) -> anyhow::Result<u8> {
             std::fs::create_dir_all(parent)?;
         }
         let mut stream = set.open_stream(&urn)?;
-        let mut file = create_private(&dest, !args.force).with_context(|| format!("cannot create {}", dest.display()))?;
-        let n = std::io::copy(&mut stream, &mut file).with_context(|| format!("extracting {urn}"))?;
+        let mut file = create_private(&dest, !args.force)
+            .with_context(|| format!("cannot create {}", dest.display()))?;
+        let n =
+            std::io::copy(&mut stream, &mut file).with_context(|| format!("extracting {urn}"))?;
         if !args.quiet {
             eprintln!("{} -> {} ({})", urn, dest.display(), report::human(n));
         }
@@ -233,7 +270,10 @@ pub fn safe_join(dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
         if let Component::Normal(part) = c {
             out.push(part);
             any = true;
-            if std::fs::symlink_metadata(&out).map(|m| m.file_type().is_symlink()).unwrap_or(false) {
+            if std::fs::symlink_metadata(&out)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false)
+            {
                 bail!("refusing to write through the symlink {}", out.display());
             }
         }
@@ -251,17 +291,33 @@ mod tests {
     #[test]
     fn safe_join_never_escapes() {
         let d = Path::new("/tmp/x");
-        assert_eq!(safe_join(d, "../../etc/passwd").unwrap(), Path::new("/tmp/x/etc/passwd"));
+        assert_eq!(
+            safe_join(d, "../../etc/passwd").unwrap(),
+            Path::new("/tmp/x/etc/passwd")
+        );
         assert_eq!(safe_join(d, "/abs/./f").unwrap(), Path::new("/tmp/x/abs/f"));
-        assert_eq!(safe_join(d, "a\\..\\..\\b").unwrap(), Path::new("/tmp/x/a/b"));
+        assert_eq!(
+            safe_join(d, "a\\..\\..\\b").unwrap(),
+            Path::new("/tmp/x/a/b")
+        );
         assert!(safe_join(d, "..").is_err());
         assert!(safe_join(d, "a\0b").is_err());
     }
 
     #[test]
     fn present_runs_merge_adjacent() {
-        let s = |start, len, present| Span { start, len, present, zero: false };
-        let spans = [s(0, 10, true), s(10, 5, true), s(15, 5, false), s(20, 1, true)];
+        let s = |start, len, present| Span {
+            start,
+            len,
+            present,
+            zero: false,
+        };
+        let spans = [
+            s(0, 10, true),
+            s(10, 5, true),
+            s(15, 5, false),
+            s(20, 1, true),
+        ];
         assert_eq!(present_runs(&spans), vec![(0, 15), (20, 1)]);
     }
 }

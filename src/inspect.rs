@@ -20,7 +20,11 @@ pub fn run_view(args: &Args) -> anyhow::Result<u8> {
             .graph()
             .triples()
             .into_iter()
-            .map(|t| T { s: term(&t.s), p: t.p.clone(), o: term(&t.o) })
+            .map(|t| T {
+                s: term(&t.s),
+                p: t.p.clone(),
+                o: term(&t.o),
+            })
             .collect();
         report::print_json(&serde_json::json!({ "report": "view", "triples": triples }))?;
     } else {
@@ -65,7 +69,11 @@ pub fn run_list(args: &Args) -> anyhow::Result<u8> {
         let ranges = map
             .ranges()
             .iter()
-            .map(|r| RangeOut { start: r.start, length: r.length, kind: range_kind(&r.kind).to_string() })
+            .map(|r| RangeOut {
+                start: r.start,
+                length: r.length,
+                kind: range_kind(&r.kind).to_string(),
+            })
             .collect();
         images.push(ImageOut { urn, size, ranges });
     }
@@ -96,9 +104,16 @@ pub fn run_list(args: &Args) -> anyhow::Result<u8> {
         }))?;
         return Ok(exit::OK);
     }
-    println!("{:<60} {:<12} {:>14} {:>14} {:<8} hashes", "object", "kind", "size", "stored", "codec");
+    println!(
+        "{:<60} {:<12} {:>14} {:>14} {:<8} hashes",
+        "object", "kind", "size", "stored", "codec"
+    );
     for o in &objects {
-        let hashes: Vec<String> = o.hashes.iter().map(|(a, h)| format!("{a}:{}", short(h))).collect();
+        let hashes: Vec<String> = o
+            .hashes
+            .iter()
+            .map(|(a, h)| format!("{a}:{}", short(h)))
+            .collect();
         println!(
             "{:<60} {:<12} {:>14} {:>14} {:<8} {}",
             o.urn,
@@ -112,7 +127,13 @@ pub fn run_list(args: &Args) -> anyhow::Result<u8> {
     for img in &images {
         println!("\nimage {} ({} bytes), ranges:", img.urn, img.size);
         for r in img.ranges.iter().filter(|r| r.kind != "hole") {
-            println!("  {:#014x}-{:#014x} {:>12} {}", r.start, r.start + r.length, report::human(r.length), r.kind);
+            println!(
+                "  {:#014x}-{:#014x} {:>12} {}",
+                r.start,
+                r.start + r.length,
+                report::human(r.length),
+                r.kind
+            );
         }
     }
     if !logical.is_empty() {
@@ -155,9 +176,22 @@ pub fn run_verify(args: &Args) -> anyhow::Result<u8> {
         report::print_json(&serde_json::json!({"report": "verify", "ok": ok, "checks": checks}))?;
     } else if !args.quiet {
         for c in &rep.checks {
-            println!("{:<10} {:<14} {:<8} {}", c.status.name(), c.kind, c.algorithm, c.subject);
+            println!(
+                "{:<10} {:<14} {:<8} {}",
+                c.status.name(),
+                c.kind,
+                c.algorithm,
+                c.subject
+            );
         }
-        println!("{}", if ok { "verify: OK, every stored hash matches" } else { "verify: FAILED" });
+        println!(
+            "{}",
+            if ok {
+                "verify: OK, every stored hash matches"
+            } else {
+                "verify: FAILED"
+            }
+        );
     }
     let _: Option<&Span> = None;
     Ok(if ok { exit::OK } else { exit::VERIFY_FAILED })

@@ -18,17 +18,32 @@ impl PendingFile {
     /// Checks `dest` (exists → error unless `force`) and creates `dest.partial-<pid>` 0600.
     pub fn create(dest: &Path, force: bool) -> anyhow::Result<(Self, File)> {
         check_overwrite(dest, force)?;
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = dest
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
         let file = create_private(&tmp, true)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
-        Ok((PendingFile { tmp, dest: dest.to_path_buf(), committed: false }, file))
+        Ok((
+            PendingFile {
+                tmp,
+                dest: dest.to_path_buf(),
+                committed: false,
+            },
+            file,
+        ))
     }
 
     /// Moves the finished file to its final name.
     pub fn commit(mut self) -> anyhow::Result<()> {
-        std::fs::rename(&self.tmp, &self.dest)
-            .with_context(|| format!("cannot rename {} to {}", self.tmp.display(), self.dest.display()))?;
+        std::fs::rename(&self.tmp, &self.dest).with_context(|| {
+            format!(
+                "cannot rename {} to {}",
+                self.tmp.display(),
+                self.dest.display()
+            )
+        })?;
         self.committed = true;
         Ok(())
     }
@@ -45,7 +60,10 @@ impl Drop for PendingFile {
 /// Fails if `dest` exists and `force` is not set.
 pub fn check_overwrite(dest: &Path, force: bool) -> anyhow::Result<()> {
     if !force && std::fs::symlink_metadata(dest).is_ok() {
-        anyhow::bail!("{} already exists: choose another name or pass --force to overwrite it", dest.display());
+        anyhow::bail!(
+            "{} already exists: choose another name or pass --force to overwrite it",
+            dest.display()
+        );
     }
     Ok(())
 }
@@ -53,7 +71,10 @@ pub fn check_overwrite(dest: &Path, force: bool) -> anyhow::Result<()> {
 /// Creates a new file readable only by its owner; refuses to follow a symlink.
 pub fn create_private(path: &Path, exclusive: bool) -> std::io::Result<File> {
     let mut o = OpenOptions::new();
-    o.write(true).read(true).mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    o.write(true)
+        .read(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW);
     if exclusive {
         o.create_new(true);
     } else {

@@ -28,7 +28,11 @@ pub struct Config {
 #[derive(Debug)]
 pub enum Piece<'a> {
     /// Bytes read from the source (`raw`) and their encoding (`stored`, of the zero-padded chunk).
-    Data { phys: u64, raw: &'a [u8], stored: &'a [u8] },
+    Data {
+        phys: u64,
+        raw: &'a [u8],
+        stored: &'a [u8],
+    },
     /// An all-zero run (nothing stored; recorded as aff4:Zero).
     Zero { phys: u64, len: u64 },
     /// Pages the source could not read (recorded as aff4:UnreadableData).
@@ -83,7 +87,10 @@ fn jobs(ranges: &[PhysRange], batch: u64) -> Vec<Job> {
         let mut p = r.start;
         while p < r.end {
             let len = batch.min(r.end - p);
-            out.push(Job { phys: p, len: len as usize });
+            out.push(Job {
+                phys: p,
+                len: len as usize,
+            });
             p += len;
         }
     }
@@ -109,7 +116,9 @@ pub fn run(
     let (free_tx, free_rx) = bounded::<Batch>(pool);
     let (done_tx, done_rx) = bounded::<Batch>(pool);
     for _ in 0..pool {
-        free_tx.send(Batch::default()).map_err(|_| anyhow::anyhow!("pipeline setup failed"))?;
+        free_tx
+            .send(Batch::default())
+            .map_err(|_| anyhow::anyhow!("pipeline setup failed"))?;
     }
     let mut outcome = Outcome::default();
     let claimed = std::thread::scope(|scope| -> anyhow::Result<usize> {
@@ -167,8 +176,14 @@ fn emit(b: &Batch, sink: &mut dyn Sink, outcome: &mut Outcome) -> anyhow::Result
     for k in &b.kinds {
         match *k {
             Kind::Data { phys, off, len } => {
-                let s = stored.next().ok_or_else(|| anyhow::anyhow!("internal error: missing chunk"))?;
-                sink.piece(Piece::Data { phys, raw: &b.raw[off..off + len], stored: s })?;
+                let s = stored
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("internal error: missing chunk"))?;
+                sink.piece(Piece::Data {
+                    phys,
+                    raw: &b.raw[off..off + len],
+                    stored: s,
+                })?;
                 outcome.bytes_done += len as u64;
             }
             Kind::Zero { phys, len } => {
@@ -247,9 +262,15 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
         for (roff, rlen, readable) in runs {
             let rphys = job.phys + roff as u64;
             if !readable {
-                b.kinds.push(Kind::Unreadable { phys: rphys, len: rlen as u64 });
+                b.kinds.push(Kind::Unreadable {
+                    phys: rphys,
+                    len: rlen as u64,
+                });
             } else if is_zero(&b.raw[roff..roff + rlen]) {
-                b.kinds.push(Kind::Zero { phys: rphys, len: rlen as u64 });
+                b.kinds.push(Kind::Zero {
+                    phys: rphys,
+                    len: rlen as u64,
+                });
             } else {
                 if b.stored.len() <= n_stored {
                     b.stored.push(Vec::new());
@@ -257,9 +278,14 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
                 b.padded.clear();
                 b.padded.extend_from_slice(&b.raw[roff..roff + rlen]);
                 b.padded.resize(cs, 0);
-                cfg.compression.encode_chunk(&b.padded, &mut b.stored[n_stored]);
+                cfg.compression
+                    .encode_chunk(&b.padded, &mut b.stored[n_stored]);
                 n_stored += 1;
-                b.kinds.push(Kind::Data { phys: rphys, off: roff, len: rlen });
+                b.kinds.push(Kind::Data {
+                    phys: rphys,
+                    off: roff,
+                    len: rlen,
+                });
             }
         }
         off += len;
@@ -269,7 +295,12 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
 /// The end of the run starting at `p` that stays readable (or unreadable).
 fn next_boundary(bad: &[(usize, usize)], p: usize, limit: usize, readable: bool) -> usize {
     if readable {
-        bad.iter().map(|&(s, _)| s).filter(|&s| s > p).min().unwrap_or(limit).min(limit)
+        bad.iter()
+            .map(|&(s, _)| s)
+            .filter(|&s| s > p)
+            .min()
+            .unwrap_or(limit)
+            .min(limit)
     } else {
         let mut end = p;
         // Extend over touching bad runs.
@@ -314,7 +345,9 @@ fn read_job(source: &dyn Source, job: Job, buf: &mut [u8]) -> Vec<(usize, usize)
 /// Whether every byte is zero (64-byte blocks OR-folded; the compiler vectorises it).
 pub fn is_zero(buf: &[u8]) -> bool {
     let mut blocks = buf.chunks_exact(64);
-    blocks.by_ref().all(|c| c.iter().fold(0u8, |a, &b| a | b) == 0)
+    blocks
+        .by_ref()
+        .all(|c| c.iter().fold(0u8, |a, &b| a | b) == 0)
         && blocks.remainder().iter().all(|&b| b == 0)
 }
 
@@ -337,12 +370,23 @@ mod tests {
 
     #[test]
     fn jobs_cover_ranges_exactly() {
-        let r = [PhysRange { start: 0x1000, end: 0x9f000 }, PhysRange { start: 0x100000, end: 0x180000 }];
+        let r = [
+            PhysRange {
+                start: 0x1000,
+                end: 0x9f000,
+            },
+            PhysRange {
+                start: 0x100000,
+                end: 0x180000,
+            },
+        ];
         let j = jobs(&r, 0x10000);
         let total: u64 = j.iter().map(|j| j.len as u64).sum();
         assert_eq!(total, 0x9e000 + 0x80000);
         assert_eq!(j[0].phys, 0x1000);
-        assert!(j.windows(2).all(|w| w[0].phys + w[0].len as u64 <= w[1].phys));
+        assert!(j
+            .windows(2)
+            .all(|w| w[0].phys + w[0].len as u64 <= w[1].phys));
     }
 
     #[test]

@@ -37,7 +37,12 @@ impl MapHashes {
         if let Some(p) = map_path {
             all.update(p);
         }
-        MapHashes { map_point: h(map), map_idx: h(idx), map_path: map_path.map(h), map: all.finish() }
+        MapHashes {
+            map_point: h(map),
+            map_idx: h(idx),
+            map_path: map_path.map(h),
+            map: all.finish(),
+        }
     }
 }
 

@@ -22,11 +22,13 @@ impl Compression {
     /// Recognises every URI real producers write (see AFF4-FORMAT.md §3.3).
     pub fn from_iri(iri: &str) -> Option<Self> {
         Some(match iri {
-            "http://code.google.com/p/snappy/" | "https://github.com/google/snappy" | "https://code.google.com/p/snappy/" => {
-                Compression::Snappy
-            }
+            "http://code.google.com/p/snappy/"
+            | "https://github.com/google/snappy"
+            | "https://code.google.com/p/snappy/" => Compression::Snappy,
             "https://code.google.com/p/lz4/" | "http://code.google.com/p/lz4/" => Compression::Lz4,
-            "https://www.ietf.org/rfc/rfc1950.txt" | "http://www.ietf.org/rfc/rfc1950.txt" => Compression::Zlib,
+            "https://www.ietf.org/rfc/rfc1950.txt" | "http://www.ietf.org/rfc/rfc1950.txt" => {
+                Compression::Zlib
+            }
             "https://tools.ietf.org/html/rfc1951"
             | "http://tools.ietf.org/html/rfc1951"
             | "https://www.ietf.org/rfc/rfc1951.txt"
@@ -101,7 +103,10 @@ impl Compression {
                 }
             }
             Compression::Zlib => {
-                let mut e = flate2::write::ZlibEncoder::new(std::mem::take(out), flate2::Compression::fast());
+                let mut e = flate2::write::ZlibEncoder::new(
+                    std::mem::take(out),
+                    flate2::Compression::fast(),
+                );
                 let r = std::io::Write::write_all(&mut e, chunk).and_then(|()| e.finish());
                 match r {
                     Ok(v) => {
@@ -112,7 +117,10 @@ impl Compression {
                 }
             }
             Compression::Deflate => {
-                let mut e = flate2::write::DeflateEncoder::new(std::mem::take(out), flate2::Compression::fast());
+                let mut e = flate2::write::DeflateEncoder::new(
+                    std::mem::take(out),
+                    flate2::Compression::fast(),
+                );
                 let r = std::io::Write::write_all(&mut e, chunk).and_then(|()| e.finish());
                 match r {
                     Ok(v) => {
@@ -134,25 +142,46 @@ impl Compression {
     /// Decodes one stored chunk into `out` (cleared first). A chunk whose stored length
     /// equals `chunk_size` is raw. Output never exceeds `chunk_size`; anything that would
     /// is an error naming `urn`.
-    pub fn decode_chunk(self, stored: &[u8], chunk_size: usize, out: &mut Vec<u8>, urn: &str) -> Result<()> {
+    pub fn decode_chunk(
+        self,
+        stored: &[u8],
+        chunk_size: usize,
+        out: &mut Vec<u8>,
+        urn: &str,
+    ) -> Result<()> {
         out.clear();
         if stored.len() == chunk_size || self == Compression::Stored {
             if stored.len() > chunk_size {
-                return Err(Error::corrupt(urn, format!("stored chunk of {} bytes exceeds chunk size {chunk_size}", stored.len())));
+                return Err(Error::corrupt(
+                    urn,
+                    format!(
+                        "stored chunk of {} bytes exceeds chunk size {chunk_size}",
+                        stored.len()
+                    ),
+                ));
             }
             out.extend_from_slice(stored);
             return Ok(());
         }
-        let bad = |what: &str| Error::corrupt(urn, format!("{} chunk does not decode: {what}", self.name()));
+        let bad = |what: &str| {
+            Error::corrupt(
+                urn,
+                format!("{} chunk does not decode: {what}", self.name()),
+            )
+        };
         match self {
             Compression::Stored => {}
             Compression::Snappy => {
                 let n = snap::raw::decompress_len(stored).map_err(|e| bad(&e.to_string()))?;
                 if n > chunk_size {
-                    return Err(bad(&format!("declares {n} bytes, more than the chunk size {chunk_size}")));
+                    return Err(bad(&format!(
+                        "declares {n} bytes, more than the chunk size {chunk_size}"
+                    )));
                 }
                 out.resize(n, 0);
-                snap::raw::Decoder::new().decompress(stored, out).map_err(|e| bad(&e.to_string()))?;
+                snap::raw::Decoder::new()
+                    .decompress(stored, out)
+                    .map_err(|e| bad(&e.to_string()))?;
             }
             Compression::Lz4 => {
                 out.resize(chunk_size, 0);
@@ -160,7 +189,9 @@ impl Compression {
                     Ok(n) => out.truncate(n),
                     Err(first) => {
                         // pyaff4's writer prefixes the block with its u32 length.
-                        let retry = stored.get(4..).and_then(|rest| lz4_flex::block::decompress_into(rest, out).ok());
+                        let retry = stored
+                            .get(4..)
+                            .and_then(|rest| lz4_flex::block::decompress_into(rest, out).ok());
                         match retry {
                             Some(n) => out.truncate(n),
                             None => return Err(bad(&first.to_string())),
@@ -168,18 +199,19 @@ impl Compression {
                     }
                 }
             }
-            Compression::Zlib => inflate(flate2::read::ZlibDecoder::new(stored), chunk_size, out).map_err(|e| bad(&e))?,
+            Compression::Zlib => inflate(flate2::read::ZlibDecoder::new(stored), chunk_size, out)
+                .map_err(|e| bad(&e))?,
             Compression::Deflate => {
                 // c-aff4 writes zlib-wrapped data under the rfc1951 URI: try raw, then zlib.
                 if inflate(flate2::read::DeflateDecoder::new(stored), chunk_size, out).is_err() {
-                    inflate(flate2::read::ZlibDecoder::new(stored), chunk_size, out).map_err(|e| bad(&e))?;
+                    inflate(flate2::read::ZlibDecoder::new(stored), chunk_size, out)
+                        .map_err(|e| bad(&e))?;
                 }
             }
         }
         Ok(())
     }
 }
-
 
 fn inflate(r: impl Read, limit: usize, out: &mut Vec<u8>) -> std::result::Result<(), String> {
     out.clear();
@@ -207,9 +239,17 @@ mod tests {
     #[test]
     fn every_codec_round_trips_and_compresses_text() {
         let data = sample();
-        for c in [Compression::Snappy, Compression::Lz4, Compression::Zlib, Compression::Deflate] {
+        for c in [
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zlib,
+            Compression::Deflate,
+        ] {
             let mut enc = Vec::new();
-            assert!(c.encode_chunk(&data, &mut enc), "{c:?} should compress text");
+            assert!(
+                c.encode_chunk(&data, &mut enc),
+                "{c:?} should compress text"
+            );
             assert!(enc.len() < data.len() - 16);
             let mut dec = Vec::new();
             c.decode_chunk(&enc, data.len(), &mut dec, "t").unwrap();
@@ -234,7 +274,9 @@ mod tests {
         assert!(!Compression::Snappy.encode_chunk(&data, &mut enc));
         assert_eq!(enc, data);
         let mut dec = Vec::new();
-        Compression::Snappy.decode_chunk(&enc, 32768, &mut dec, "t").unwrap();
+        Compression::Snappy
+            .decode_chunk(&enc, 32768, &mut dec, "t")
+            .unwrap();
         assert_eq!(dec, data);
     }
 
@@ -246,10 +288,14 @@ mod tests {
         let mut prefixed = (data.len() as u32).to_le_bytes().to_vec();
         prefixed.extend_from_slice(&enc);
         let mut dec = Vec::new();
-        Compression::Lz4.decode_chunk(&prefixed, data.len(), &mut dec, "t").unwrap();
+        Compression::Lz4
+            .decode_chunk(&prefixed, data.len(), &mut dec, "t")
+            .unwrap();
         assert_eq!(dec, data);
         Compression::Zlib.encode_chunk(&data, &mut enc);
-        Compression::Deflate.decode_chunk(&enc, data.len(), &mut dec, "t").unwrap();
+        Compression::Deflate
+            .decode_chunk(&enc, data.len(), &mut dec, "t")
+            .unwrap();
         assert_eq!(dec, data);
     }
 
@@ -258,12 +304,20 @@ mod tests {
         let mut dec = Vec::new();
         // Snappy header declaring 1 GiB.
         let bomb = [0x80, 0x80, 0x80, 0x80, 0x04, 0, 1, 2];
-        assert!(Compression::Snappy.decode_chunk(&bomb, 32768, &mut dec, "t").is_err());
-        assert!(Compression::Lz4.decode_chunk(&[0xff; 40], 32768, &mut dec, "t").is_err());
-        assert!(Compression::Zlib.decode_chunk(&[1, 2, 3], 32768, &mut dec, "t").is_err());
+        assert!(Compression::Snappy
+            .decode_chunk(&bomb, 32768, &mut dec, "t")
+            .is_err());
+        assert!(Compression::Lz4
+            .decode_chunk(&[0xff; 40], 32768, &mut dec, "t")
+            .is_err());
+        assert!(Compression::Zlib
+            .decode_chunk(&[1, 2, 3], 32768, &mut dec, "t")
+            .is_err());
         let big = vec![0u8; 1 << 20];
         let mut enc = Vec::new();
         Compression::Zlib.encode_chunk(&big, &mut enc);
-        assert!(Compression::Zlib.decode_chunk(&enc, 32768, &mut dec, "t").is_err());
+        assert!(Compression::Zlib
+            .decode_chunk(&enc, 32768, &mut dec, "t")
+            .is_err());
     }
 }

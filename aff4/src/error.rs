@@ -53,12 +53,18 @@ pub enum Error {
 impl Error {
     /// Wraps an [`std::io::Error`] with what we were doing.
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// A [`Error::Corrupt`] for `urn`.
     pub fn corrupt(urn: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Corrupt { urn: urn.into(), reason: reason.into() }
+        Error::Corrupt {
+            urn: urn.into(),
+            reason: reason.into(),
+        }
     }
 }
 

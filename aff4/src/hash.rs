@@ -17,7 +17,13 @@ pub enum HashAlgo {
 
 impl HashAlgo {
     /// All algorithms, in the order the standard sorts block hashes.
-    pub const ALL: [HashAlgo; 5] = [HashAlgo::Md5, HashAlgo::Sha1, HashAlgo::Sha256, HashAlgo::Sha512, HashAlgo::Blake2b];
+    pub const ALL: [HashAlgo; 5] = [
+        HashAlgo::Md5,
+        HashAlgo::Sha1,
+        HashAlgo::Sha256,
+        HashAlgo::Sha512,
+        HashAlgo::Blake2b,
+    ];
 
     /// From a literal's datatype IRI (`aff4:SHA256`, both `Blake2b`/`blake2b` spellings).
     pub fn from_datatype(iri: &str) -> Option<Self> {
@@ -55,7 +61,9 @@ impl HashAlgo {
     }
     /// From a lowercase name.
     pub fn from_name(name: &str) -> Option<Self> {
-        HashAlgo::ALL.into_iter().find(|a| a.name().eq_ignore_ascii_case(name))
+        HashAlgo::ALL
+            .into_iter()
+            .find(|a| a.name().eq_ignore_ascii_case(name))
     }
     /// Digest length in bytes.
     pub fn digest_len(self) -> usize {
@@ -142,7 +150,9 @@ pub struct MultiHasher {
 impl MultiHasher {
     /// Hashers for `algos`.
     pub fn new(algos: &[HashAlgo]) -> Self {
-        MultiHasher { hashers: algos.iter().map(|a| a.hasher()).collect() }
+        MultiHasher {
+            hashers: algos.iter().map(|a| a.hasher()).collect(),
+        }
     }
     /// Feeds bytes to every hasher.
     pub fn update(&mut self, data: &[u8]) {
@@ -152,7 +162,10 @@ impl MultiHasher {
     }
     /// `(algorithm, lowercase hex digest)` for each.
     pub fn finish(self) -> Vec<(HashAlgo, String)> {
-        self.hashers.into_iter().map(|h| (h.algo(), to_hex(&h.finish()))).collect()
+        self.hashers
+            .into_iter()
+            .map(|h| (h.algo(), to_hex(&h.finish())))
+            .collect()
     }
 }
 
@@ -176,7 +189,10 @@ mod tests {
         let want = [
             (HashAlgo::Md5, "900150983cd24fb0d6963f7d28e17f72"),
             (HashAlgo::Sha1, "a9993e364706816aba3e25717850c26c9cd0d89d"),
-            (HashAlgo::Sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (
+                HashAlgo::Sha256,
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            ),
         ];
         for (a, hex) in want {
             assert_eq!(to_hex(&a.digest(b"abc")), hex, "{a:?}");
@@ -192,6 +208,9 @@ mod tests {
             assert_eq!(HashAlgo::from_datatype(a.datatype()), Some(a));
             assert_eq!(HashAlgo::from_name(a.name()), Some(a));
         }
-        assert_eq!(HashAlgo::from_datatype("http://aff4.org/Schema#blake2b"), Some(HashAlgo::Blake2b));
+        assert_eq!(
+            HashAlgo::from_datatype("http://aff4.org/Schema#blake2b"),
+            Some(HashAlgo::Blake2b)
+        );
     }
 }

@@ -33,8 +33,11 @@ pub fn list(set: &VolumeSet) -> Result<Vec<LogicalFile>> {
         let member_name;
         let name = match name {
             Some(n) => n,
-            None if g.has_type(s, lx::IMAGE) && g.object(s, lx::DATA_STREAM).is_none() && !g.has_type(s, lx::MAP)
-                && !g.has_type(s, lx::IMAGE_STREAM) && set.open_stream(s).is_ok() =>
+            None if g.has_type(s, lx::IMAGE)
+                && g.object(s, lx::DATA_STREAM).is_none()
+                && !g.has_type(s, lx::MAP)
+                && !g.has_type(s, lx::IMAGE_STREAM)
+                && set.open_stream(s).is_ok() =>
             {
                 member_name = set
                     .volumes()
@@ -59,7 +62,12 @@ pub fn list(set: &VolumeSet) -> Result<Vec<LogicalFile>> {
                 Some((a.name().to_string(), t.as_str()?.to_string()))
             })
             .collect();
-        out.push(LogicalFile { urn: s.to_string(), name: name.to_string(), size, hashes });
+        out.push(LogicalFile {
+            urn: s.to_string(),
+            name: name.to_string(),
+            size,
+            hashes,
+        });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)

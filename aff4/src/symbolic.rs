@@ -22,14 +22,21 @@ pub enum Symbolic {
 impl Symbolic {
     /// Recognises a symbolic stream IRI (standard and legacy spellings, any hex case).
     pub fn from_iri(iri: &str) -> Option<Self> {
-        let hex = |s: &str| (s.len() == 2).then(|| u8::from_str_radix(s, 16).ok()).flatten();
+        let hex = |s: &str| {
+            (s.len() == 2)
+                .then(|| u8::from_str_radix(s, 16).ok())
+                .flatten()
+        };
         if let Some(local) = iri.strip_prefix("http://aff4.org/Schema#") {
             return match local {
                 "Zero" => Some(Symbolic::Zero),
                 "FFDevice" | "FF" => Some(Symbolic::FfDevice),
                 "UnknownData" => Some(Symbolic::UnknownData),
                 "UnreadableData" => Some(Symbolic::UnreadableData),
-                _ => local.strip_prefix("SymbolicStream").and_then(hex).map(Symbolic::Byte),
+                _ => local
+                    .strip_prefix("SymbolicStream")
+                    .and_then(hex)
+                    .map(Symbolic::Byte),
             };
         }
         if let Some(local) = iri.strip_prefix("http://afflib.org/2009/aff4#") {
@@ -41,7 +48,9 @@ impl Symbolic {
                 _ => None,
             };
         }
-        iri.strip_prefix("http://afflib.org/2012/SymbolicStream#").and_then(hex).map(Symbolic::Byte)
+        iri.strip_prefix("http://afflib.org/2012/SymbolicStream#")
+            .and_then(hex)
+            .map(Symbolic::Byte)
     }
 
     /// The IRI we write (uppercase hex for `SymbolicStreamXX`).
@@ -89,8 +98,14 @@ mod tests {
     use super::*;
 
     fn slow(s: Symbolic, off: u64, len: usize) -> Vec<u8> {
-        let p = if s == Symbolic::UnknownData { UNKNOWN } else { UNREADABLE };
-        (0..len as u64).map(|i| p[((off + i) % TILE % p.len() as u64) as usize]).collect()
+        let p = if s == Symbolic::UnknownData {
+            UNKNOWN
+        } else {
+            UNREADABLE
+        };
+        (0..len as u64)
+            .map(|i| p[((off + i) % TILE % p.len() as u64) as usize])
+            .collect()
     }
 
     #[test]
@@ -117,11 +132,23 @@ mod tests {
 
     #[test]
     fn iris_round_trip() {
-        for s in [Symbolic::Zero, Symbolic::Byte(0xab), Symbolic::FfDevice, Symbolic::UnknownData, Symbolic::UnreadableData] {
+        for s in [
+            Symbolic::Zero,
+            Symbolic::Byte(0xab),
+            Symbolic::FfDevice,
+            Symbolic::UnknownData,
+            Symbolic::UnreadableData,
+        ] {
             assert_eq!(Symbolic::from_iri(&s.iri()), Some(s));
         }
-        assert_eq!(Symbolic::from_iri("http://aff4.org/Schema#SymbolicStreamab"), Some(Symbolic::Byte(0xab)));
-        assert_eq!(Symbolic::Byte(0x61).iri(), "http://aff4.org/Schema#SymbolicStream61");
+        assert_eq!(
+            Symbolic::from_iri("http://aff4.org/Schema#SymbolicStreamab"),
+            Some(Symbolic::Byte(0xab))
+        );
+        assert_eq!(
+            Symbolic::Byte(0x61).iri(),
+            "http://aff4.org/Schema#SymbolicStream61"
+        );
         assert_eq!(Symbolic::from_iri("http://aff4.org/Schema#Image"), None);
     }
 }

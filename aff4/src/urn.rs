@@ -6,7 +6,9 @@ const ESCAPED: &[u8] = b"!$\\:*%?\"<>|";
 /// Uses c-aff4's escape set in uppercase so both pyaff4 and c-aff4 find it.
 pub fn member_name_for_urn(urn: &str, volume_urn: &str) -> String {
     let (prefix, rel) = match urn.strip_prefix(volume_urn) {
-        Some(rest) if rest.is_empty() || rest.starts_with('/') => (String::new(), rest.strip_prefix('/').unwrap_or(rest)),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            (String::new(), rest.strip_prefix('/').unwrap_or(rest))
+        }
         _ => match urn.strip_prefix("aff4://") {
             // A foreign URN lives under its escaped authority folder.
             Some(rest) => ("aff4%3A%2F%2F".to_string(), rest),
@@ -42,7 +44,9 @@ pub fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            let hex = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
             if let Some(v) = hex {
                 out.push(v);
                 i += 3;
@@ -64,12 +68,30 @@ mod tests {
 
     #[test]
     fn standard_cases() {
-        assert_eq!(member_name_for_urn(&format!("{V}/PhysicalMemory/data/00000000"), V), "PhysicalMemory/data/00000000");
-        assert_eq!(member_name_for_urn("aff4://fcbfdce7-4488-4677-abf6-08bc931e195b/00000000", V), "aff4%3A%2F%2Ffcbfdce7-4488-4677-abf6-08bc931e195b/00000000");
-        assert_eq!(member_name_for_urn(&format!("{V}/C:/pagefile.sys"), V), "C%3A/pagefile.sys");
-        assert_eq!(urn_for_member_name("aff4%3a%2f%2fS/00000000", V), "aff4://S/00000000");
-        assert_eq!(urn_for_member_name("C%3A/pagefile.sys", V), format!("{V}/C:/pagefile.sys"));
-        assert_eq!(urn_for_member_name("/test_images/AFF4-L/dream.txt", V), format!("{V}//test_images/AFF4-L/dream.txt"));
+        assert_eq!(
+            member_name_for_urn(&format!("{V}/PhysicalMemory/data/00000000"), V),
+            "PhysicalMemory/data/00000000"
+        );
+        assert_eq!(
+            member_name_for_urn("aff4://fcbfdce7-4488-4677-abf6-08bc931e195b/00000000", V),
+            "aff4%3A%2F%2Ffcbfdce7-4488-4677-abf6-08bc931e195b/00000000"
+        );
+        assert_eq!(
+            member_name_for_urn(&format!("{V}/C:/pagefile.sys"), V),
+            "C%3A/pagefile.sys"
+        );
+        assert_eq!(
+            urn_for_member_name("aff4%3a%2f%2fS/00000000", V),
+            "aff4://S/00000000"
+        );
+        assert_eq!(
+            urn_for_member_name("C%3A/pagefile.sys", V),
+            format!("{V}/C:/pagefile.sys")
+        );
+        assert_eq!(
+            urn_for_member_name("/test_images/AFF4-L/dream.txt", V),
+            format!("{V}//test_images/AFF4-L/dream.txt")
+        );
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }

@@ -62,11 +62,18 @@ impl VerifyReport {
     /// True only if at least one hash was verified and none mismatched or was unverifiable.
     pub fn all_ok(&self) -> bool {
         self.checks.iter().any(|c| c.status == Status::Ok)
-            && !self.checks.iter().any(|c| matches!(c.status, Status::Mismatch | Status::Unverifiable))
+            && !self
+                .checks
+                .iter()
+                .any(|c| matches!(c.status, Status::Mismatch | Status::Unverifiable))
     }
     fn push(&mut self, subject: &str, kind: &str, algo: &str, expected: &str, actual: Vec<u8>) {
         let actual = to_hex(&actual);
-        let status = if actual.eq_ignore_ascii_case(expected.trim()) { Status::Ok } else { Status::Mismatch };
+        let status = if actual.eq_ignore_ascii_case(expected.trim()) {
+            Status::Ok
+        } else {
+            Status::Mismatch
+        };
         self.checks.push(Check {
             subject: subject.into(),
             kind: kind.into(),
@@ -83,7 +90,9 @@ fn hash_stream(set: &VolumeSet, urn: &str, algos: &[HashAlgo]) -> Result<Vec<(Ha
     let mut h = MultiHasher::new(algos);
     let mut buf = vec![0u8; 4 << 20];
     loop {
-        let n = s.read(&mut buf).map_err(|e| Error::io(format!("reading {urn}"), e))?;
+        let n = s
+            .read(&mut buf)
+            .map_err(|e| Error::io(format!("reading {urn}"), e))?;
         if n == 0 {
             break;
         }
@@ -95,7 +104,12 @@ fn hash_stream(set: &VolumeSet, urn: &str, algos: &[HashAlgo]) -> Result<Vec<(Ha
 fn hex_to_bytes(h: &str) -> Option<Vec<u8>> {
     let h = h.trim();
     (h.len() % 2 == 0)
-        .then(|| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok()).collect())
+        .then(|| {
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
+                .collect()
+        })
         .flatten()
 }
 
@@ -107,7 +121,12 @@ pub fn verify(set: &VolumeSet) -> Result<VerifyReport> {
         let hashes: Vec<&Term> = g.objects(s, lx::HASH);
         let linear: Vec<(HashAlgo, String)> = hashes
             .iter()
-            .filter_map(|t| Some((HashAlgo::from_datatype(t.datatype()?)?, t.as_str()?.to_string())))
+            .filter_map(|t| {
+                Some((
+                    HashAlgo::from_datatype(t.datatype()?)?,
+                    t.as_str()?.to_string(),
+                ))
+            })
             .collect();
         if g.has_type(s, lx::BLOCK_HASHES) {
             verify_block_hashes(set, s, &linear, &mut rep)?;
@@ -117,7 +136,13 @@ pub fn verify(set: &VolumeSet) -> Result<VerifyReport> {
             let algos: Vec<HashAlgo> = linear.iter().map(|(a, _)| *a).collect();
             let got = hash_stream(set, s, &algos)?;
             for ((a, want), (_, have)) in linear.iter().zip(&got) {
-                rep.push(s, "linear", a.name(), want, hex_to_bytes(have).unwrap_or_default());
+                rep.push(
+                    s,
+                    "linear",
+                    a.name(),
+                    want,
+                    hex_to_bytes(have).unwrap_or_default(),
+                );
             }
         }
         if g.has_type(s, lx::MAP) {
@@ -146,14 +171,29 @@ fn map_hashes(set: &VolumeSet, map: &str) -> Result<MapHashes> {
 fn verify_map_hashes(set: &VolumeSet, map: &str, rep: &mut VerifyReport) -> Result<()> {
     let g = set.graph();
     let mh = map_hashes(set, map)?;
-    let lit = |p: &str| g.object(map, &format!("{}{p}", lx::AFF4)).and_then(Term::as_str).map(String::from);
-    for (p, v) in [("mapPointHash", Some(&mh.map_point)), ("mapIdxHash", Some(&mh.map_idx)), ("mapPathHash", mh.map_path.as_ref()), ("mapHash", Some(&mh.map))] {
+    let lit = |p: &str| {
+        g.object(map, &format!("{}{p}", lx::AFF4))
+            .and_then(Term::as_str)
+            .map(String::from)
+    };
+    for (p, v) in [
+        ("mapPointHash", Some(&mh.map_point)),
+        ("mapIdxHash", Some(&mh.map_idx)),
+        ("mapPathHash", mh.map_path.as_ref()),
+        ("mapHash", Some(&mh.map)),
+    ] {
         if let (Some(want), Some(have)) = (lit(p), v) {
             rep.push(map, p, "sha512", &want, have.clone());
         }
     }
     if let Some(want) = lit("blockMapHash") {
-        rep.push(map, "blockMapHash", "sha512", &want, compute_block_map_hash(set, map, &mh)?);
+        rep.push(
+            map,
+            "blockMapHash",
+            "sha512",
+            &want,
+            compute_block_map_hash(set, map, &mh)?,
+        );
     }
     Ok(())
 }
@@ -161,10 +201,18 @@ fn verify_map_hashes(set: &VolumeSet, map: &str, rep: &mut VerifyReport) -> Resu
 fn compute_block_map_hash(set: &VolumeSet, map: &str, mh: &MapHashes) -> Result<Vec<u8>> {
     let g = set.graph();
     let mut digests = Vec::new();
-    for ds in g.objects(map, lx::DEPENDENT_STREAM).into_iter().filter_map(Term::as_iri) {
+    for ds in g
+        .objects(map, lx::DEPENDENT_STREAM)
+        .into_iter()
+        .filter_map(Term::as_iri)
+    {
         for a in HashAlgo::ALL {
             let bh = format!("{ds}/blockhash.{}", a.name());
-            if let Some(h) = g.object(&bh, lx::HASH).and_then(Term::as_str).and_then(hex_to_bytes) {
+            if let Some(h) = g
+                .object(&bh, lx::HASH)
+                .and_then(Term::as_str)
+                .and_then(hex_to_bytes)
+            {
                 digests.push((a, h));
             }
         }
@@ -172,13 +220,22 @@ fn compute_block_map_hash(set: &VolumeSet, map: &str, mh: &MapHashes) -> Result<
     Ok(block_map_hash(&digests, mh))
 }
 
-fn verify_image_block_map_hash(set: &VolumeSet, image: &str, want: &str, rep: &mut VerifyReport) -> Result<()> {
+fn verify_image_block_map_hash(
+    set: &VolumeSet,
+    image: &str,
+    want: &str,
+    rep: &mut VerifyReport,
+) -> Result<()> {
     let g = set.graph();
     // The maps of this image (one per volume in a striped set), sorted by URN.
     let mut maps: Vec<&str> = g
         .subjects_of_type(lx::MAP)
         .into_iter()
-        .filter(|m| g.objects(m, lx::TARGET).iter().any(|t| t.as_iri() == Some(image)))
+        .filter(|m| {
+            g.objects(m, lx::TARGET)
+                .iter()
+                .any(|t| t.as_iri() == Some(image))
+        })
         .collect();
     maps.sort();
     let mut per_map = Vec::new();
@@ -213,8 +270,16 @@ fn verify_image_block_map_hash(set: &VolumeSet, image: &str, want: &str, rep: &m
 
 /// `<stream>/blockhash.<algo>`: SHA-512 over the block-hash members, and each block
 /// digest against the decoded chunk.
-fn verify_block_hashes(set: &VolumeSet, subject: &str, stored: &[(HashAlgo, String)], rep: &mut VerifyReport) -> Result<()> {
-    let Some((stream, algo)) = subject.rsplit_once("/blockhash.").and_then(|(s, a)| Some((s, HashAlgo::from_name(a)?))) else {
+fn verify_block_hashes(
+    set: &VolumeSet,
+    subject: &str,
+    stored: &[(HashAlgo, String)],
+    rep: &mut VerifyReport,
+) -> Result<()> {
+    let Some((stream, algo)) = subject
+        .rsplit_once("/blockhash.")
+        .and_then(|(s, a)| Some((s, HashAlgo::from_name(a)?)))
+    else {
         return Ok(());
     };
     let mut all = Vec::new();
@@ -228,14 +293,19 @@ fn verify_block_hashes(set: &VolumeSet, subject: &str, stored: &[(HashAlgo, Stri
     }
     // Each chunk's digest.
     let g = set.graph();
-    let cs = g.object(stream, lx::CHUNK_SIZE).and_then(Term::as_u64).unwrap_or(32768) as usize;
+    let cs = g
+        .object(stream, lx::CHUNK_SIZE)
+        .and_then(Term::as_u64)
+        .unwrap_or(32768) as usize;
     let mut s = set.open_stream(stream)?;
     let mut buf = vec![0u8; cs];
     let (mut bad, mut n_chunks) = (0u64, 0u64);
     for want in all.chunks(algo.digest_len()) {
         let mut got = 0;
         while got < cs {
-            let n = s.read(&mut buf[got..]).map_err(|e| Error::io(format!("reading {stream}"), e))?;
+            let n = s
+                .read(&mut buf[got..])
+                .map_err(|e| Error::io(format!("reading {stream}"), e))?;
             if n == 0 {
                 break;
             }
@@ -254,7 +324,11 @@ fn verify_block_hashes(set: &VolumeSet, subject: &str, stored: &[(HashAlgo, Stri
         subject: stream.into(),
         kind: "block".into(),
         algorithm: algo.name().into(),
-        status: if bad == 0 && n_chunks > 0 { Status::Ok } else { Status::Mismatch },
+        status: if bad == 0 && n_chunks > 0 {
+            Status::Ok
+        } else {
+            Status::Mismatch
+        },
         expected: Some(format!("{} block digests", all.len() / algo.digest_len())),
         actual: Some(format!("{} chunks checked, {bad} differ", n_chunks)),
     });

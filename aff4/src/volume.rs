@@ -34,7 +34,12 @@ pub(crate) fn seek_to(cur: u64, size: u64, pos: SeekFrom) -> std::io::Result<u64
         SeekFrom::End(d) => size.checked_add_signed(d),
         SeekFrom::Current(d) => cur.checked_add_signed(d),
     };
-    new.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start of the stream"))
+    new.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "seek before the start of the stream",
+        )
+    })
 }
 
 /// One opened volume file.
@@ -72,25 +77,44 @@ impl Resolver {
 
     /// Reads a whole member (inflating it) by URN.
     pub fn read_member_by_urn(&self, urn: &str, limit: u64) -> Result<Vec<u8>> {
-        let (vol, entry) = self.member_by_urn(urn).ok_or_else(|| Error::MissingMember(urn.to_string()))?;
-        vol.archive.read_member(vol.src.as_ref(), &entry.name, limit)
+        let (vol, entry) = self
+            .member_by_urn(urn)
+            .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
+        vol.archive
+            .read_member(vol.src.as_ref(), &entry.name, limit)
     }
 
     /// Reads `buf.len()` bytes at `offset` inside a stored member.
     pub fn read_member_range(&self, urn: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
-        let (vol, entry) = self.member_by_urn(urn).ok_or_else(|| Error::MissingMember(urn.to_string()))?;
+        let (vol, entry) = self
+            .member_by_urn(urn)
+            .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
         if entry.method != Method::Stored {
-            let all = vol.archive.read_member(vol.src.as_ref(), &entry.name, MEMBER_LIMIT)?;
+            let all = vol
+                .archive
+                .read_member(vol.src.as_ref(), &entry.name, MEMBER_LIMIT)?;
             let s = all
                 .get(offset as usize..offset as usize + buf.len())
-                .ok_or_else(|| Error::corrupt(urn, format!("range {offset}+{} past the member end", buf.len())))?;
+                .ok_or_else(|| {
+                    Error::corrupt(
+                        urn,
+                        format!("range {offset}+{} past the member end", buf.len()),
+                    )
+                })?;
             buf.copy_from_slice(s);
             return Ok(());
         }
-        if offset.checked_add(buf.len() as u64).is_none_or(|end| end > entry.compressed_size) {
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > entry.compressed_size)
+        {
             return Err(Error::corrupt(
                 urn,
-                format!("range {offset}+{} runs past the member's {} bytes", buf.len(), entry.compressed_size),
+                format!(
+                    "range {offset}+{} runs past the member's {} bytes",
+                    buf.len(),
+                    entry.compressed_size
+                ),
             ));
         }
         vol.src
@@ -164,7 +188,8 @@ impl VolumeSet {
         let mut volumes = Vec::new();
         for p in paths {
             let p = p.as_ref();
-            let f = std::fs::File::open(p).map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
+            let f = std::fs::File::open(p)
+                .map_err(|e| Error::io(format!("opening {}", p.display()), e))?;
             volumes.push(Self::open_volume(Arc::new(f), p)?);
         }
         Self::from_volumes(volumes)
@@ -188,13 +213,23 @@ impl VolumeSet {
             }
         }
         if !urn.starts_with("aff4:") {
-            return Err(Error::Zip(format!("{}: no volume URN (ZIP comment or container.description)", path.display())));
+            return Err(Error::Zip(format!(
+                "{}: no volume URN (ZIP comment or container.description)",
+                path.display()
+            )));
         }
         let (tool, version) = match archive.read_member(src.as_ref(), "version.txt", 4096) {
             Ok(v) => parse_version(&String::from_utf8_lossy(&v)),
             Err(_) => (None, None),
         };
-        Ok(Volume { urn, path: path.to_path_buf(), tool, version, src, archive })
+        Ok(Volume {
+            urn,
+            path: path.to_path_buf(),
+            tool,
+            version,
+            src,
+            archive,
+        })
     }
 
     fn from_volumes(volumes: Vec<Volume>) -> Result<Self> {
@@ -204,20 +239,34 @@ impl VolumeSet {
             for (ei, e) in v.archive.entries().iter().enumerate() {
                 members.insert(urn::urn_for_member_name(&e.name, &v.urn), (vi, ei));
             }
-            match v.archive.read_member(v.src.as_ref(), "information.turtle", crate::rdf::MAX_TURTLE as u64) {
+            match v.archive.read_member(
+                v.src.as_ref(),
+                "information.turtle",
+                crate::rdf::MAX_TURTLE as u64,
+            ) {
                 Ok(t) => {
                     let text = String::from_utf8_lossy(&t);
-                    let g = crate::rdf::parse_turtle(&text, Some(&v.urn))
-                        .map_err(|e| Error::Rdf(format!("{}: information.turtle: {e}", v.path.display())))?;
+                    let g = crate::rdf::parse_turtle(&text, Some(&v.urn)).map_err(|e| {
+                        Error::Rdf(format!("{}: information.turtle: {e}", v.path.display()))
+                    })?;
                     graph.extend(&g);
                 }
                 Err(Error::MissingMember(_)) => {
-                    return Err(Error::MissingMember(format!("{}: information.turtle", v.path.display())))
+                    return Err(Error::MissingMember(format!(
+                        "{}: information.turtle",
+                        v.path.display()
+                    )))
                 }
                 Err(e) => return Err(e),
             }
         }
-        Ok(VolumeSet { res: Arc::new(Resolver { volumes, members, graph }) })
+        Ok(VolumeSet {
+            res: Arc::new(Resolver {
+                volumes,
+                members,
+                graph,
+            }),
+        })
     }
 
     /// The merged metadata of every volume.
@@ -250,7 +299,11 @@ impl VolumeSet {
             .collect();
         if imgs.is_empty() {
             // c-aff4 disk images: an ImageStream typed aff4:Image; linpmem: a Map typed Image.
-            imgs = g.subjects_of_type(lx::IMAGE).into_iter().filter(|s| !self.is_logical(s)).collect();
+            imgs = g
+                .subjects_of_type(lx::IMAGE)
+                .into_iter()
+                .filter(|s| !self.is_logical(s))
+                .collect();
         }
         imgs.first().map(|s| s.to_string())
     }
@@ -303,7 +356,9 @@ impl VolumeSet {
                 .res
                 .members
                 .iter()
-                .filter(|(u, _)| u.as_str() == s || u.strip_prefix(s).is_some_and(|r| r.starts_with('/')))
+                .filter(|(u, _)| {
+                    u.as_str() == s || u.strip_prefix(s).is_some_and(|r| r.starts_with('/'))
+                })
                 .filter_map(|(u, _)| self.res.member_by_urn(u).map(|(_, e)| e.compressed_size))
                 .sum();
             let hashes = g
@@ -324,7 +379,10 @@ impl VolumeSet {
                 types,
                 size: g.object(s, lx::SIZE).and_then(Term::as_u64),
                 stored_size: (stored > 0).then_some(stored),
-                compression: g.object(s, lx::COMPRESSION_METHOD).and_then(Term::as_iri).and_then(Compression::from_iri),
+                compression: g
+                    .object(s, lx::COMPRESSION_METHOD)
+                    .and_then(Term::as_iri)
+                    .and_then(Compression::from_iri),
                 hashes,
             });
         }
@@ -335,29 +393,50 @@ impl VolumeSet {
 /// The data stream of an image: its aff4:dataStream, preferring an aff4:Map (a striped
 /// image names one map per volume; any of them maps the whole image).
 fn data_stream(g: &Graph, image: &str) -> Option<String> {
-    let all: Vec<&str> = g.objects(image, lx::DATA_STREAM).into_iter().filter_map(Term::as_iri).collect();
-    all.iter().find(|d| g.has_type(d, lx::MAP)).or(all.first()).map(|d| d.to_string())
+    let all: Vec<&str> = g
+        .objects(image, lx::DATA_STREAM)
+        .into_iter()
+        .filter_map(Term::as_iri)
+        .collect();
+    all.iter()
+        .find(|d| g.has_type(d, lx::MAP))
+        .or(all.first())
+        .map(|d| d.to_string())
 }
 
 /// Reads an ImageStream's parameters from the graph, bounding them.
 pub(crate) fn image_stream_info(g: &Graph, urn: &str) -> Result<ImageStreamInfo> {
     // Standard names first, then the pre-standard (Evimetry 1.x / Rekall) spellings.
-    let get = |names: &[&str]| names.iter().find_map(|n| g.object(urn, &format!("{}{n}", lx::AFF4)));
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| g.object(urn, &format!("{}{n}", lx::AFF4)))
+    };
     let int = |names: &[&str], default: u64| get(names).and_then(Term::as_u64).unwrap_or(default);
     let chunk_size = int(&["chunkSize", "chunk_size"], 32768);
     let chunks_in_segment = int(&["chunksInSegment", "chunks_in_segment"], 1024);
     if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
-        return Err(Error::corrupt(urn, format!("aff4:chunkSize {chunk_size} is out of range (1..={MAX_CHUNK_SIZE})")));
+        return Err(Error::corrupt(
+            urn,
+            format!("aff4:chunkSize {chunk_size} is out of range (1..={MAX_CHUNK_SIZE})"),
+        ));
     }
     if chunks_in_segment == 0 || chunks_in_segment > MAX_CHUNKS_IN_SEGMENT {
-        return Err(Error::corrupt(urn, format!("aff4:chunksInSegment {chunks_in_segment} is out of range")));
+        return Err(Error::corrupt(
+            urn,
+            format!("aff4:chunksInSegment {chunks_in_segment} is out of range"),
+        ));
     }
     let compression = match get(&["compressionMethod", "CompressionMethod", "compression"]) {
-        Some(Term::Iri(i)) => Compression::from_iri(i)
-            .ok_or_else(|| Error::Unsupported { urn: urn.to_string(), what: format!("compression method {i}") })?,
+        Some(Term::Iri(i)) => Compression::from_iri(i).ok_or_else(|| Error::Unsupported {
+            urn: urn.to_string(),
+            what: format!("compression method {i}"),
+        })?,
         Some(other) => {
             let s = other.as_str().unwrap_or_default();
-            Compression::from_iri(s).or_else(|| Compression::from_name(s)).unwrap_or(Compression::Deflate)
+            Compression::from_iri(s)
+                .or_else(|| Compression::from_name(s))
+                .unwrap_or(Compression::Deflate)
         }
         None => Compression::Stored,
     };
@@ -365,14 +444,28 @@ pub(crate) fn image_stream_info(g: &Graph, urn: &str) -> Result<ImageStreamInfo>
         .object(urn, lx::SIZE)
         .and_then(Term::as_u64)
         .ok_or_else(|| Error::corrupt(urn, "ImageStream has no aff4:size"))?;
-    Ok(ImageStreamInfo { urn: urn.to_string(), chunk_size, chunks_in_segment, size, compression })
+    Ok(ImageStreamInfo {
+        urn: urn.to_string(),
+        chunk_size,
+        chunks_in_segment,
+        size,
+        compression,
+    })
 }
 
 /// Opens `urn`; `chain` holds the maps being opened (cycle detection).
-pub(crate) fn open_stream(res: &Arc<Resolver>, urn: &str, chain: &mut Vec<String>) -> Result<Box<dyn Stream>> {
+pub(crate) fn open_stream(
+    res: &Arc<Resolver>,
+    urn: &str,
+    chain: &mut Vec<String>,
+) -> Result<Box<dyn Stream>> {
     let g = &res.graph;
     if let Some(s) = Symbolic::from_iri(urn) {
-        return Ok(Box::new(SymbolicStream { urn: urn.to_string(), sym: s, pos: 0 }));
+        return Ok(Box::new(SymbolicStream {
+            urn: urn.to_string(),
+            sym: s,
+            pos: 0,
+        }));
     }
     if g.has_type(urn, lx::MAP) {
         if chain.iter().any(|c| c == urn) {
@@ -413,10 +506,22 @@ struct MemberStream {
 
 impl MemberStream {
     fn new(res: Arc<Resolver>, urn: &str) -> Result<Self> {
-        let (_, e) = res.member_by_urn(urn).ok_or_else(|| Error::MissingMember(urn.to_string()))?;
+        let (_, e) = res
+            .member_by_urn(urn)
+            .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
         let (size, deflated) = (e.size, e.method == Method::Deflated);
-        let inflated = if deflated { Some(res.read_member_by_urn(urn, MEMBER_LIMIT)?) } else { None };
-        Ok(MemberStream { urn: urn.to_string(), res, size, pos: 0, inflated })
+        let inflated = if deflated {
+            Some(res.read_member_by_urn(urn, MEMBER_LIMIT)?)
+        } else {
+            None
+        };
+        Ok(MemberStream {
+            urn: urn.to_string(),
+            res,
+            size,
+            pos: 0,
+            inflated,
+        })
     }
 }
 
@@ -428,7 +533,10 @@ impl Read for MemberStream {
         }
         match &self.inflated {
             Some(d) => buf[..n].copy_from_slice(&d[self.pos as usize..self.pos as usize + n]),
-            None => self.res.read_member_range(&self.urn, self.pos, &mut buf[..n]).map_err(std::io::Error::other)?,
+            None => self
+                .res
+                .read_member_range(&self.urn, self.pos, &mut buf[..n])
+                .map_err(std::io::Error::other)?,
         }
         self.pos += n as u64;
         Ok(n)

@@ -15,8 +15,8 @@ use crate::hash::{HashAlgo, MultiHasher};
 use crate::lexicon as lx;
 use crate::map::MapWriter;
 use crate::rdf::{Graph, Term};
-pub use crate::stream::StreamOptions;
 use crate::stream::ImageStreamWriter;
+pub use crate::stream::StreamOptions;
 use crate::symbolic::Symbolic;
 use crate::zip::ZipWriter;
 use crate::{urn, Error, Result};
@@ -67,7 +67,9 @@ pub fn new_urn() -> String {
 
 /// RFC 3339 UTC timestamp.
 pub fn xsd_datetime(t: SystemTime) -> String {
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -78,7 +80,12 @@ pub fn xsd_datetime(t: SystemTime) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 impl<W: Write> VolumeWriter<W> {
@@ -88,12 +95,23 @@ impl<W: Write> VolumeWriter<W> {
         let volume_urn = new_urn();
         let mut zip = ZipWriter::new(sink);
         zip.add_stored("container.description", volume_urn.as_bytes())?;
-        zip.add_stored("version.txt", format!("major=1\nminor=0\ntool={tool}\n").as_bytes())?;
+        zip.add_stored(
+            "version.txt",
+            format!("major=1\nminor=0\ntool={tool}\n").as_bytes(),
+        )?;
         let mut graph = Graph::new();
         let v = Term::iri(volume_urn.clone());
         graph.insert(v.clone(), lx::RDF_TYPE, Term::iri(lx::ZIP_VOLUME));
-        graph.insert(v, lx::CREATION_TIME, Term::typed(xsd_datetime(SystemTime::now()), lx::XSD_DATETIME));
-        Ok(VolumeWriter { zip, volume_urn, graph })
+        graph.insert(
+            v,
+            lx::CREATION_TIME,
+            Term::typed(xsd_datetime(SystemTime::now()), lx::XSD_DATETIME),
+        );
+        Ok(VolumeWriter {
+            zip,
+            volume_urn,
+            graph,
+        })
     }
 
     /// The volume URN.
@@ -112,10 +130,19 @@ impl<W: Write> VolumeWriter<W> {
     }
 
     /// Adds a file as an AFF4-L logical image; returns its URN.
-    pub fn add_logical_file(&mut self, original_name: &str, data: &mut dyn Read, meta: &LogicalFileMeta) -> Result<String> {
+    pub fn add_logical_file(
+        &mut self,
+        original_name: &str,
+        data: &mut dyn Read,
+        meta: &LogicalFileMeta,
+    ) -> Result<String> {
         let clean: String = original_name.chars().filter(|&c| c != '\0').collect();
         let rel = clean.trim_start_matches('/');
-        let urn = format!("{}/{}", self.volume_urn, if rel.is_empty() { "unnamed" } else { rel });
+        let urn = format!(
+            "{}/{}",
+            self.volume_urn,
+            if rel.is_empty() { "unnamed" } else { rel }
+        );
         let mut hasher = MultiHasher::new(&[HashAlgo::Md5, HashAlgo::Sha1, HashAlgo::Sha256]);
         let mut head = Vec::new();
         data.take(SMALL_FILE + 1)
@@ -126,8 +153,10 @@ impl<W: Write> VolumeWriter<W> {
         if head.len() as u64 <= SMALL_FILE {
             hasher.update(&head);
             size = head.len() as u64;
-            self.zip.add_deflated(&urn::member_name_for_urn(&urn, &self.volume_urn), &head)?;
-            self.graph.insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::ZIP_SEGMENT));
+            self.zip
+                .add_deflated(&urn::member_name_for_urn(&urn, &self.volume_urn), &head)?;
+            self.graph
+                .insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::ZIP_SEGMENT));
         } else {
             let opts = StreamOptions::default();
             let mut w = ImageStreamWriter::new(&urn, &self.volume_urn, opts)?;
@@ -139,7 +168,8 @@ impl<W: Write> VolumeWriter<W> {
                 w.write(&mut self.zip, &buf[..whole])?;
                 buf.drain(..whole);
                 let mut more = vec![0u8; 4 << 20];
-                let n = read_full(data, &mut more).map_err(|e| Error::io(format!("reading {original_name}"), e))?;
+                let n = read_full(data, &mut more)
+                    .map_err(|e| Error::io(format!("reading {original_name}"), e))?;
                 if n == 0 {
                     break;
                 }
@@ -152,19 +182,36 @@ impl<W: Write> VolumeWriter<W> {
         }
         let g = &mut self.graph;
         g.insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::FILE_IMAGE));
-        g.insert(s.clone(), lx::ORIGINAL_FILE_NAME, Term::typed(original_name, lx::XSD_STRING));
-        g.set(s.clone(), lx::SIZE, Term::typed(size.to_string(), lx::XSD_LONG));
+        g.insert(
+            s.clone(),
+            lx::ORIGINAL_FILE_NAME,
+            Term::typed(original_name, lx::XSD_STRING),
+        );
+        g.set(
+            s.clone(),
+            lx::SIZE,
+            Term::typed(size.to_string(), lx::XSD_LONG),
+        );
         g.insert(s.clone(), lx::STORED, Term::iri(self.volume_urn.clone()));
         for (a, h) in hasher.finish() {
             g.insert(s.clone(), lx::HASH, Term::typed(h, a.datatype()));
         }
         if let Some(t) = meta.last_written {
-            g.insert(s.clone(), &format!("{}lastWritten", lx::AFF4), Term::typed(xsd_datetime(t), lx::XSD_DATETIME));
+            g.insert(
+                s.clone(),
+                &format!("{}lastWritten", lx::AFF4),
+                Term::typed(xsd_datetime(t), lx::XSD_DATETIME),
+            );
         }
         if let Some(t) = meta.last_accessed {
-            g.insert(s.clone(), &format!("{}lastAccessed", lx::AFF4), Term::typed(xsd_datetime(t), lx::XSD_DATETIME));
+            g.insert(
+                s.clone(),
+                &format!("{}lastAccessed", lx::AFF4),
+                Term::typed(xsd_datetime(t), lx::XSD_DATETIME),
+            );
         }
-        self.graph.insert(Term::iri(self.volume_urn.clone()), lx::CONTAINS, s);
+        self.graph
+            .insert(Term::iri(self.volume_urn.clone()), lx::CONTAINS, s);
         Ok(urn)
     }
 
@@ -172,11 +219,22 @@ impl<W: Write> VolumeWriter<W> {
     /// `<vol>/PhysicalMemory/data`. Image hashes default to SHA-256 when
     /// `opts.linear_hashes` is empty.
     pub fn memory_image(&mut self, opts: StreamOptions) -> Result<MemoryImageWriter<'_, W>> {
-        let image_hashes = if opts.linear_hashes.is_empty() { vec![HashAlgo::Sha256] } else { opts.linear_hashes.clone() };
+        let image_hashes = if opts.linear_hashes.is_empty() {
+            vec![HashAlgo::Sha256]
+        } else {
+            opts.linear_hashes.clone()
+        };
         let map_urn = format!("{}/PhysicalMemory", self.volume_urn);
         let data_urn = format!("{map_urn}/data");
         let chunk_size = opts.chunk_size as usize;
-        let stream = ImageStreamWriter::new(&data_urn, &self.volume_urn, StreamOptions { linear_hashes: Vec::new(), ..opts })?;
+        let stream = ImageStreamWriter::new(
+            &data_urn,
+            &self.volume_urn,
+            StreamOptions {
+                linear_hashes: Vec::new(),
+                ..opts
+            },
+        )?;
         Ok(MemoryImageWriter {
             vw: self,
             image_urn: new_urn(),
@@ -193,7 +251,8 @@ impl<W: Write> VolumeWriter<W> {
     /// Writes `information.turtle`, the central directory and the end records.
     pub fn finish(mut self) -> Result<W> {
         let turtle = self.graph.to_turtle();
-        self.zip.add_stored("information.turtle", turtle.as_bytes())?;
+        self.zip
+            .add_stored("information.turtle", turtle.as_bytes())?;
         self.zip.finish(&self.volume_urn)
     }
 }
@@ -242,7 +301,10 @@ impl<W: Write> MemoryImageWriter<'_, W> {
 
     fn check_order(&mut self, phys: u64, len: u64) -> Result<()> {
         if phys < self.last_end {
-            return Err(Error::InvalidArgument(format!("range at {phys:#x} arrives before {:#x}", self.last_end)));
+            return Err(Error::InvalidArgument(format!(
+                "range at {phys:#x} arrives before {:#x}",
+                self.last_end
+            )));
         }
         self.hash_zeros_to(phys);
         self.last_end = phys + len;
@@ -303,12 +365,18 @@ impl<W: Write> MemoryImageWriter<'_, W> {
         let size = total_size.max(self.map.end());
         self.hash_zeros_to(size);
         let vol = self.vw.volume_urn.clone();
-        let sum = self.stream.finish(&mut self.vw.zip, &mut self.vw.graph, &vol)?;
+        let sum = self
+            .stream
+            .finish(&mut self.vw.zip, &mut self.vw.graph, &vol)?;
         let map_urn = self.map.urn().to_string();
         self.map.finish(&mut self.vw.zip, &vol)?;
         let hashes = self.hasher.finish();
         let g = &mut self.vw.graph;
-        let (img, map, data) = (Term::iri(self.image_urn.clone()), Term::iri(map_urn.clone()), Term::iri(sum.urn.clone()));
+        let (img, map, data) = (
+            Term::iri(self.image_urn.clone()),
+            Term::iri(map_urn.clone()),
+            Term::iri(sum.urn.clone()),
+        );
         let long = |v: u64| Term::typed(v.to_string(), lx::XSD_LONG);
         g.insert(img.clone(), lx::RDF_TYPE, Term::iri(lx::IMAGE));
         g.insert(img.clone(), lx::RDF_TYPE, Term::iri(lx::MEMORY_IMAGE));
@@ -325,6 +393,13 @@ impl<W: Write> MemoryImageWriter<'_, W> {
         }
         g.insert(data, lx::TARGET, map);
         g.insert(Term::iri(vol.clone()), lx::CONTAINS, img);
-        Ok(ImageSummary { image_urn: self.image_urn, map_urn, size, hashes, stored_bytes: sum.stored_bytes, chunks: sum.chunks })
+        Ok(ImageSummary {
+            image_urn: self.image_urn,
+            map_urn,
+            size,
+            hashes,
+            stored_bytes: sum.stored_bytes,
+            chunks: sum.chunks,
+        })
     }
 }

@@ -34,7 +34,10 @@ pub fn parse_load_segments(head: &[u8]) -> Result<Vec<Segment>, String> {
         return Err("only little-endian ELF64 is supported".into());
     }
     let u16_at = |o: usize| head.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
-    let u32_at = |o: usize| head.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    let u32_at = |o: usize| {
+        head.get(o..o + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
     let u64_at = |o: usize| {
         head.get(o..o + 8).map(|b| {
             let mut a = [0u8; 8];
@@ -69,8 +72,14 @@ pub fn parse_load_segments(head: &[u8]) -> Result<Vec<Segment>, String> {
 /// by physical range (the first segment covering an address wins).
 pub fn core_blocks(segments: &[Segment]) -> Vec<Block> {
     let mut out: Vec<Block> = Vec::new();
-    for s in segments.iter().filter(|s| s.filesz > 0 && s.paddr != u64::MAX) {
-        let r = PhysRange { start: s.paddr, end: s.paddr.saturating_add(s.filesz) };
+    for s in segments
+        .iter()
+        .filter(|s| s.filesz > 0 && s.paddr != u64::MAX)
+    {
+        let r = PhysRange {
+            start: s.paddr,
+            end: s.paddr.saturating_add(s.filesz),
+        };
         add_uncovered(&mut out, r, s.offset);
     }
     out.sort_by_key(|b| b.phys.start);
@@ -86,10 +95,16 @@ fn add_uncovered(out: &mut Vec<Block>, r: PhysRange, file_offset: u64) {
             .flat_map(|p| {
                 let mut v = Vec::new();
                 if p.start < b.phys.start {
-                    v.push(PhysRange { start: p.start, end: p.end.min(b.phys.start) });
+                    v.push(PhysRange {
+                        start: p.start,
+                        end: p.end.min(b.phys.start),
+                    });
                 }
                 if p.end > b.phys.end {
-                    v.push(PhysRange { start: p.start.max(b.phys.end), end: p.end });
+                    v.push(PhysRange {
+                        start: p.start.max(b.phys.end),
+                        end: p.end,
+                    });
                 }
                 if p.end <= b.phys.start || p.start >= b.phys.end {
                     return vec![p];
@@ -100,7 +115,10 @@ fn add_uncovered(out: &mut Vec<Block>, r: PhysRange, file_offset: u64) {
             .collect();
     }
     for p in pieces {
-        out.push(Block { phys: p, file_offset: file_offset + (p.start - r.start) });
+        out.push(Block {
+            phys: p,
+            file_offset: file_offset + (p.start - r.start),
+        });
     }
 }
 
@@ -113,7 +131,11 @@ pub fn kcore_blocks(system_ram: &[PhysRange], segments: &[Segment]) -> Vec<Block
     let has_paddr = segments.iter().any(|s| s.paddr != 0 && s.paddr != u64::MAX);
     let segs: Vec<Segment> = if has_paddr {
         // Direct-map segments first (largest), so kernel text duplicates lose.
-        let mut v: Vec<Segment> = segments.iter().filter(|s| s.paddr != u64::MAX).copied().collect();
+        let mut v: Vec<Segment> = segments
+            .iter()
+            .filter(|s| s.paddr != u64::MAX)
+            .copied()
+            .collect();
         v.sort_by_key(|s| std::cmp::Reverse(s.filesz));
         v
     } else {
@@ -125,11 +147,19 @@ pub fn kcore_blocks(system_ram: &[PhysRange], segments: &[Segment]) -> Vec<Block
                 }
             }
         }
-        let Some((&base, _)) = votes.iter().max_by_key(|(b, n)| (**n, std::cmp::Reverse(**b))) else { return Vec::new() };
+        let Some((&base, _)) = votes
+            .iter()
+            .max_by_key(|(b, n)| (**n, std::cmp::Reverse(**b)))
+        else {
+            return Vec::new();
+        };
         segments
             .iter()
             .filter(|s| s.vaddr >= base)
-            .map(|s| Segment { paddr: s.vaddr - base, ..*s })
+            .map(|s| Segment {
+                paddr: s.vaddr - base,
+                ..*s
+            })
             .collect()
     };
     let blocks = core_blocks(&segs);
@@ -141,7 +171,10 @@ pub fn kcore_blocks(system_ram: &[PhysRange], segments: &[Segment]) -> Vec<Block
             let start = b.phys.start.max(r.start);
             let end = b.phys.end.min(r.end);
             if start < end {
-                out.push(Block { phys: PhysRange { start, end }, file_offset: b.file_offset + (start - b.phys.start) });
+                out.push(Block {
+                    phys: PhysRange { start, end },
+                    file_offset: b.file_offset + (start - b.phys.start),
+                });
             }
         }
     }
@@ -155,29 +188,86 @@ mod tests {
 
     #[test]
     fn kcore_with_paddr_drops_kernel_text_duplicate() {
-        let ram = [PhysRange { start: 0x1000, end: 0x9f000 }, PhysRange { start: 0x100000, end: 0x800000 }];
+        let ram = [
+            PhysRange {
+                start: 0x1000,
+                end: 0x9f000,
+            },
+            PhysRange {
+                start: 0x100000,
+                end: 0x800000,
+            },
+        ];
         let segs = [
-            Segment { offset: 0x10000, vaddr: 0xffffffff81000000, paddr: 0x200000, filesz: 0x100000 }, // text
-            Segment { offset: 0x1000000, vaddr: 0xffff888000001000, paddr: 0x1000, filesz: 0x9e000 },
-            Segment { offset: 0x2000000, vaddr: 0xffff888000100000, paddr: 0x100000, filesz: 0x700000 },
+            Segment {
+                offset: 0x10000,
+                vaddr: 0xffffffff81000000,
+                paddr: 0x200000,
+                filesz: 0x100000,
+            }, // text
+            Segment {
+                offset: 0x1000000,
+                vaddr: 0xffff888000001000,
+                paddr: 0x1000,
+                filesz: 0x9e000,
+            },
+            Segment {
+                offset: 0x2000000,
+                vaddr: 0xffff888000100000,
+                paddr: 0x100000,
+                filesz: 0x700000,
+            },
         ];
         let b = kcore_blocks(&ram, &segs);
         assert_eq!(b.len(), 2);
-        assert_eq!(b[1].phys, PhysRange { start: 0x100000, end: 0x800000 });
+        assert_eq!(
+            b[1].phys,
+            PhysRange {
+                start: 0x100000,
+                end: 0x800000
+            }
+        );
         assert_eq!(b[1].file_offset, 0x2000000);
     }
 
     #[test]
     fn kcore_without_paddr_finds_page_offset() {
-        let ram = [PhysRange { start: 0x1000, end: 0x9f000 }, PhysRange { start: 0x100000, end: 0x800000 }];
+        let ram = [
+            PhysRange {
+                start: 0x1000,
+                end: 0x9f000,
+            },
+            PhysRange {
+                start: 0x100000,
+                end: 0x800000,
+            },
+        ];
         let po = 0xffff_8880_0000_0000u64;
         let segs = [
-            Segment { offset: 0x10000, vaddr: 0xffffffff81000000, paddr: 0, filesz: 0x100000 },
-            Segment { offset: 0x1000000, vaddr: po + 0x1000, paddr: 0, filesz: 0x9e000 },
-            Segment { offset: 0x2000000, vaddr: po + 0x100000, paddr: 0, filesz: 0x700000 },
+            Segment {
+                offset: 0x10000,
+                vaddr: 0xffffffff81000000,
+                paddr: 0,
+                filesz: 0x100000,
+            },
+            Segment {
+                offset: 0x1000000,
+                vaddr: po + 0x1000,
+                paddr: 0,
+                filesz: 0x9e000,
+            },
+            Segment {
+                offset: 0x2000000,
+                vaddr: po + 0x100000,
+                paddr: 0,
+                filesz: 0x700000,
+            },
         ];
         let b = kcore_blocks(&ram, &segs);
-        assert_eq!(b.iter().map(|b| b.phys.len()).sum::<u64>(), 0x9e000 + 0x700000);
+        assert_eq!(
+            b.iter().map(|b| b.phys.len()).sum::<u64>(),
+            0x9e000 + 0x700000
+        );
         assert_eq!(b[0].file_offset, 0x1000000);
     }
 }

@@ -30,7 +30,11 @@ impl Source for FaultInjectingSource {
         let first = phys & !0xfff;
         let end = phys + buf.len() as u64;
         if self.bad_pages.range(first..end).next().is_some() {
-            return Err(ReadError::Unreadable { phys, len: buf.len(), source: std::io::Error::from_raw_os_error(5) });
+            return Err(ReadError::Unreadable {
+                phys,
+                len: buf.len(),
+                source: std::io::Error::from_raw_os_error(5),
+            });
         }
         self.inner.read_at(phys, buf)
     }
@@ -40,7 +44,10 @@ impl Source for FaultInjectingSource {
 /// start addresses.
 pub fn parse_page_list(s: &str) -> Result<BTreeSet<u64>, Error> {
     let mut out = BTreeSet::new();
-    let num = |t: &str| u64::from_str_radix(t.trim().trim_start_matches("0x"), 16).map_err(|_| Error::BadSpec(format!("bad page address {t:?}")));
+    let num = |t: &str| {
+        u64::from_str_radix(t.trim().trim_start_matches("0x"), 16)
+            .map_err(|_| Error::BadSpec(format!("bad page address {t:?}")))
+    };
     for part in s.split(',').filter(|p| !p.trim().is_empty()) {
         match part.split_once('-') {
             Some((a, b)) => {

@@ -37,12 +37,20 @@ pub fn parse_vmcoreinfo(text: &str) -> VmcoreInfo {
     VmcoreInfo {
         raw: text.to_string(),
         kernel_offset: get("KERNELOFFSET=").and_then(|v| u64::from_str_radix(v, 16).ok()),
-        phys_base: get("NUMBER(phys_base)=").and_then(|v| v.parse::<i64>().ok().map(|n| n as u64).or_else(|| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok())),
+        phys_base: get("NUMBER(phys_base)=").and_then(|v| {
+            v.parse::<i64>()
+                .ok()
+                .map(|n| n as u64)
+                .or_else(|| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+        }),
     }
 }
 
 fn read(p: &str) -> Option<String> {
-    std::fs::read_to_string(p).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    std::fs::read_to_string(p)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// Collects what this host tells. The VMCOREINFO text is looked for in the kernel's
@@ -65,7 +73,9 @@ mod tests {
 
     #[test]
     fn vmcoreinfo_fields() {
-        let v = parse_vmcoreinfo("OSRELEASE=6.1.0\nKERNELOFFSET=1e000000\nNUMBER(phys_base)=-2147483648\n");
+        let v = parse_vmcoreinfo(
+            "OSRELEASE=6.1.0\nKERNELOFFSET=1e000000\nNUMBER(phys_base)=-2147483648\n",
+        );
         assert_eq!(v.kernel_offset, Some(0x1e00_0000));
         assert_eq!(v.phys_base, Some((-2147483648i64) as u64));
     }

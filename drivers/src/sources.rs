@@ -18,7 +18,10 @@ pub struct OpenOptions {
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { ranges_override: None, iomem_path: PathBuf::from("/proc/iomem") }
+        OpenOptions {
+            ranges_override: None,
+            iomem_path: PathBuf::from("/proc/iomem"),
+        }
     }
 }
 
@@ -48,12 +51,21 @@ impl Source for FileSource {
         let mut at = phys;
         let mut bi = i;
         while at < end {
-            let b = self.blocks.get(bi).filter(|b| b.phys.start <= at).ok_or(ReadError::OutOfRange { phys, len: buf.len() })?;
+            let b = self.blocks.get(bi).filter(|b| b.phys.start <= at).ok_or(
+                ReadError::OutOfRange {
+                    phys,
+                    len: buf.len(),
+                },
+            )?;
             let n = (b.phys.end.min(end) - at) as usize;
             let off = b.file_offset + (at - b.phys.start);
             self.file
                 .read_exact_at(&mut buf[done..done + n], off)
-                .map_err(|source| ReadError::Unreadable { phys: at, len: n, source })?;
+                .map_err(|source| ReadError::Unreadable {
+                    phys: at,
+                    len: n,
+                    source,
+                })?;
             done += n;
             at += n as u64;
             bi += 1;
@@ -74,13 +86,23 @@ fn open_file(path: &Path, what: &str) -> Result<File, Error> {
 }
 
 fn identity(ranges: &[PhysRange]) -> Vec<Block> {
-    ranges.iter().map(|r| Block { phys: *r, file_offset: r.start }).collect()
+    ranges
+        .iter()
+        .map(|r| Block {
+            phys: *r,
+            file_offset: r.start,
+        })
+        .collect()
 }
 
 fn lockdown_note() -> String {
     match std::fs::read_to_string("/sys/kernel/security/lockdown") {
-        Ok(s) if s.contains("[confidentiality]") => " (kernel lockdown=confidentiality blocks /proc/kcore and /dev/mem)".into(),
-        Ok(s) if s.contains("[integrity]") => " (kernel lockdown=integrity blocks /dev/mem and unsigned modules)".into(),
+        Ok(s) if s.contains("[confidentiality]") => {
+            " (kernel lockdown=confidentiality blocks /proc/kcore and /dev/mem)".into()
+        }
+        Ok(s) if s.contains("[integrity]") => {
+            " (kernel lockdown=integrity blocks /dev/mem and unsigned modules)".into()
+        }
         _ => String::new(),
     }
 }
@@ -95,33 +117,53 @@ fn system_ram(opts: &OpenOptions) -> Result<Vec<PhysRange>, Error> {
 
 fn open_raw(path: &Path, ranges: Option<&Path>) -> Result<Box<dyn Source>, Error> {
     let file = open_file(path, "raw dump")?;
-    let len = file.metadata().map_err(|e| Error::Unavailable(format!("{}: {e}", path.display())))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| Error::Unavailable(format!("{}: {e}", path.display())))?
+        .len();
     let ranges = match ranges {
         Some(r) => {
-            let text = std::fs::read_to_string(r).map_err(|e| Error::Iomem(format!("cannot read --ranges {}: {e}", r.display())))?;
+            let text = std::fs::read_to_string(r)
+                .map_err(|e| Error::Iomem(format!("cannot read --ranges {}: {e}", r.display())))?;
             let v = iomem::parse_ranges_file(&text)?;
             if v.iter().any(|r| r.end > len) {
-                return Err(Error::Format { path: path.display().to_string(), reason: format!("ranges reach past the end of the {len}-byte dump") });
+                return Err(Error::Format {
+                    path: path.display().to_string(),
+                    reason: format!("ranges reach past the end of the {len}-byte dump"),
+                });
             }
             v
         }
         None => vec![PhysRange { start: 0, end: len }],
     };
     let blocks = identity(&ranges);
-    Ok(Box::new(FileSource { name: "raw", desc: format!("raw dump {} ({} ranges)", path.display(), ranges.len()), file, ranges, blocks }))
+    Ok(Box::new(FileSource {
+        name: "raw",
+        desc: format!("raw dump {} ({} ranges)", path.display(), ranges.len()),
+        file,
+        ranges,
+        blocks,
+    }))
 }
 
 const LIME_MAGIC: u32 = 0x4C69_4D45;
 
 fn open_lime(path: &Path) -> Result<Box<dyn Source>, Error> {
     let file = open_file(path, "LiME dump")?;
-    let len = file.metadata().map_err(|e| Error::Unavailable(format!("{}: {e}", path.display())))?.len();
-    let bad = |reason: String| Error::Format { path: path.display().to_string(), reason };
+    let len = file
+        .metadata()
+        .map_err(|e| Error::Unavailable(format!("{}: {e}", path.display())))?
+        .len();
+    let bad = |reason: String| Error::Format {
+        path: path.display().to_string(),
+        reason,
+    };
     let mut blocks = Vec::new();
     let mut off = 0u64;
     while off < len {
         let mut h = [0u8; 32];
-        file.read_exact_at(&mut h, off).map_err(|e| bad(format!("header at {off}: {e}")))?;
+        file.read_exact_at(&mut h, off)
+            .map_err(|e| bad(format!("header at {off}: {e}")))?;
         let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
         let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
         if magic != LIME_MAGIC {
@@ -137,11 +179,22 @@ fn open_lime(path: &Path) -> Result<Box<dyn Source>, Error> {
         let start = u64::from_le_bytes(q);
         q.copy_from_slice(&h[16..24]);
         let last = u64::from_le_bytes(q);
-        let size = last.checked_sub(start).and_then(|d| d.checked_add(1)).ok_or_else(|| bad(format!("range end before start at {off}")))?;
+        let size = last
+            .checked_sub(start)
+            .and_then(|d| d.checked_add(1))
+            .ok_or_else(|| bad(format!("range end before start at {off}")))?;
         if off + 32 + size > len {
-            return Err(bad(format!("range {start:#x}-{last:#x} runs past the end of the file")));
+            return Err(bad(format!(
+                "range {start:#x}-{last:#x} runs past the end of the file"
+            )));
         }
-        blocks.push(Block { phys: PhysRange { start, end: start + size }, file_offset: off + 32 });
+        blocks.push(Block {
+            phys: PhysRange {
+                start,
+                end: start + size,
+            },
+            file_offset: off + 32,
+        });
         off += 32 + size;
     }
     blocks.sort_by_key(|b| b.phys.start);
@@ -149,7 +202,13 @@ fn open_lime(path: &Path) -> Result<Box<dyn Source>, Error> {
         return Err(bad("overlapping ranges".into()));
     }
     let ranges: Vec<PhysRange> = blocks.iter().map(|b| b.phys).collect();
-    Ok(Box::new(FileSource { name: "lime", desc: format!("LiME dump {} ({} ranges)", path.display(), ranges.len()), file, ranges, blocks }))
+    Ok(Box::new(FileSource {
+        name: "lime",
+        desc: format!("LiME dump {} ({} ranges)", path.display(), ranges.len()),
+        file,
+        ranges,
+        blocks,
+    }))
 }
 
 fn read_head(file: &File, path: &Path) -> Result<Vec<u8>, Error> {
@@ -159,7 +218,13 @@ fn read_head(file: &File, path: &Path) -> Result<Vec<u8>, Error> {
         match file.read_at(&mut head[n..], n as u64) {
             Ok(0) => break,
             Ok(k) => n += k,
-            Err(e) => return Err(Error::Unavailable(format!("{}: {e}{}", path.display(), lockdown_note()))),
+            Err(e) => {
+                return Err(Error::Unavailable(format!(
+                    "{}: {e}{}",
+                    path.display(),
+                    lockdown_note()
+                )))
+            }
         }
     }
     head.truncate(n);
@@ -169,37 +234,80 @@ fn read_head(file: &File, path: &Path) -> Result<Vec<u8>, Error> {
 fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
     let file = open_file(path, "ELF core")?;
     let head = read_head(&file, path)?;
-    let segs = elf::parse_load_segments(&head).map_err(|reason| Error::Format { path: path.display().to_string(), reason })?;
+    let segs = elf::parse_load_segments(&head).map_err(|reason| Error::Format {
+        path: path.display().to_string(),
+        reason,
+    })?;
     let blocks = elf::core_blocks(&segs);
     let ranges: Vec<PhysRange> = blocks.iter().map(|b| b.phys).collect();
-    Ok(Box::new(FileSource { name: "elf", desc: format!("ELF core {} ({} PT_LOAD ranges)", path.display(), ranges.len()), file, ranges, blocks }))
+    Ok(Box::new(FileSource {
+        name: "elf",
+        desc: format!(
+            "ELF core {} ({} PT_LOAD ranges)",
+            path.display(),
+            ranges.len()
+        ),
+        file,
+        ranges,
+        blocks,
+    }))
 }
 
 fn open_kcore(opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
     let path = Path::new("/proc/kcore");
     if !path.exists() {
-        return Err(Error::Unavailable("/proc/kcore not found: kernel built without CONFIG_PROC_KCORE or /proc not mounted".into()));
+        return Err(Error::Unavailable(
+            "/proc/kcore not found: kernel built without CONFIG_PROC_KCORE or /proc not mounted"
+                .into(),
+        ));
     }
-    let file = open_file(path, "/proc/kcore").map_err(|e| Error::Unavailable(format!("{e}{}", lockdown_note())))?;
+    let file = open_file(path, "/proc/kcore")
+        .map_err(|e| Error::Unavailable(format!("{e}{}", lockdown_note())))?;
     let head = read_head(&file, path)?;
-    let segs = elf::parse_load_segments(&head).map_err(|reason| Error::Format { path: "/proc/kcore".into(), reason })?;
+    let segs = elf::parse_load_segments(&head).map_err(|reason| Error::Format {
+        path: "/proc/kcore".into(),
+        reason,
+    })?;
     let ram = system_ram(opts)?;
     let blocks = elf::kcore_blocks(&ram, &segs);
     if blocks.is_empty() {
-        return Err(Error::Unavailable("/proc/kcore maps none of the System RAM ranges of /proc/iomem".into()));
+        return Err(Error::Unavailable(
+            "/proc/kcore maps none of the System RAM ranges of /proc/iomem".into(),
+        ));
     }
     let ranges: Vec<PhysRange> = crate::merge_ranges(blocks.iter().map(|b| b.phys).collect());
-    Ok(Box::new(FileSource { name: "kcore", desc: format!("/proc/kcore ({} direct-map blocks)", blocks.len()), file, ranges, blocks }))
+    Ok(Box::new(FileSource {
+        name: "kcore",
+        desc: format!("/proc/kcore ({} direct-map blocks)", blocks.len()),
+        file,
+        ranges,
+        blocks,
+    }))
 }
 
-fn open_device(name: &'static str, path: &Path, opts: &OpenOptions, missing_fix: &str) -> Result<Box<dyn Source>, Error> {
+fn open_device(
+    name: &'static str,
+    path: &Path,
+    opts: &OpenOptions,
+    missing_fix: &str,
+) -> Result<Box<dyn Source>, Error> {
     if !path.exists() {
-        return Err(Error::Unavailable(format!("{} not found: {missing_fix}", path.display())));
+        return Err(Error::Unavailable(format!(
+            "{} not found: {missing_fix}",
+            path.display()
+        )));
     }
-    let file = open_file(path, name).map_err(|e| Error::Unavailable(format!("{e}{}", lockdown_note())))?;
+    let file =
+        open_file(path, name).map_err(|e| Error::Unavailable(format!("{e}{}", lockdown_note())))?;
     let ranges = system_ram(opts)?;
     let blocks = identity(&ranges);
-    let src = FileSource { name, desc: format!("{} ({} System RAM ranges)", path.display(), ranges.len()), file, ranges, blocks };
+    let src = FileSource {
+        name,
+        desc: format!("{} ({} System RAM ranges)", path.display(), ranges.len()),
+        file,
+        ranges,
+        blocks,
+    };
     if name == "devmem" {
         // STRICT_DEVMEM: RAM above 1 MiB reads fail with EPERM.
         if let Some(r) = src.ranges.iter().find(|r| r.end > 0x100000) {
@@ -226,17 +334,31 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::Raw { path, ranges } => open_raw(path, ranges.as_deref()),
         SourceSpec::Lime(p) => open_lime(p),
         SourceSpec::Elf(p) => open_elf(p),
-        SourceSpec::Pmem(dev) => open_device("pmem", dev.as_deref().unwrap_or(Path::new("/dev/pmem")), opts, pmem_fix),
+        SourceSpec::Pmem(dev) => open_device(
+            "pmem",
+            dev.as_deref().unwrap_or(Path::new("/dev/pmem")),
+            opts,
+            pmem_fix,
+        ),
         SourceSpec::Crash => open_device("crash", Path::new("/dev/crash"), opts, crash_fix),
         SourceSpec::Kcore => open_kcore(opts),
         SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
         SourceSpec::Auto => {
             let mut reasons = Vec::new();
             let tries: [(&str, Box<dyn Fn() -> Result<Box<dyn Source>, Error>>); 4] = [
-                ("/dev/pmem", Box::new(|| open_device("pmem", Path::new("/dev/pmem"), opts, pmem_fix))),
-                ("/dev/crash", Box::new(|| open_device("crash", Path::new("/dev/crash"), opts, crash_fix))),
+                (
+                    "/dev/pmem",
+                    Box::new(|| open_device("pmem", Path::new("/dev/pmem"), opts, pmem_fix)),
+                ),
+                (
+                    "/dev/crash",
+                    Box::new(|| open_device("crash", Path::new("/dev/crash"), opts, crash_fix)),
+                ),
                 ("/proc/kcore", Box::new(|| open_kcore(opts))),
-                ("/dev/mem", Box::new(|| open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix))),
+                (
+                    "/dev/mem",
+                    Box::new(|| open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix)),
+                ),
             ];
             for (what, f) in tries {
                 match f() {
@@ -274,21 +396,42 @@ mod tests {
             f.write_all(&vec![fill; len as usize]).unwrap();
         }
         let s = open_source(&SourceSpec::Lime(f.path().into()), &OpenOptions::default()).unwrap();
-        assert_eq!(s.ranges(), &[PhysRange { start: 0x1000, end: 0x3000 }, PhysRange { start: 0x10000, end: 0x11000 }]);
+        assert_eq!(
+            s.ranges(),
+            &[
+                PhysRange {
+                    start: 0x1000,
+                    end: 0x3000
+                },
+                PhysRange {
+                    start: 0x10000,
+                    end: 0x11000
+                }
+            ]
+        );
         let mut b = [0u8; 16];
         s.read_at(0x10000, &mut b).unwrap();
         assert_eq!(b, [2; 16]);
-        assert!(matches!(s.read_at(0x3000, &mut b), Err(ReadError::OutOfRange { .. })));
+        assert!(matches!(
+            s.read_at(0x3000, &mut b),
+            Err(ReadError::OutOfRange { .. })
+        ));
     }
 
     #[test]
     fn auto_on_a_machine_without_devices_lists_every_reason() {
-        let opts = OpenOptions { iomem_path: "/nonexistent/iomem".into(), ..OpenOptions::default() };
+        let opts = OpenOptions {
+            iomem_path: "/nonexistent/iomem".into(),
+            ..OpenOptions::default()
+        };
         if Path::new("/dev/pmem").exists() || Path::new("/proc/kcore").exists() {
             eprintln!("SKIP: this machine has memory devices");
             return;
         }
-        let e = open_source(&SourceSpec::Auto, &opts).err().expect("no source").to_string();
+        let e = open_source(&SourceSpec::Auto, &opts)
+            .err()
+            .expect("no source")
+            .to_string();
         for dev in ["/dev/pmem", "/dev/crash", "/proc/kcore", "/dev/mem"] {
             assert!(e.contains(dev), "{dev} missing from: {e}");
         }
@@ -297,7 +440,10 @@ mod tests {
     #[test]
     fn spec_parsing() {
         assert_eq!("kcore".parse::<SourceSpec>().unwrap(), SourceSpec::Kcore);
-        assert_eq!("lime:/x".parse::<SourceSpec>().unwrap(), SourceSpec::Lime("/x".into()));
+        assert_eq!(
+            "lime:/x".parse::<SourceSpec>().unwrap(),
+            SourceSpec::Lime("/x".into())
+        );
         assert!("lime".parse::<SourceSpec>().is_err());
         assert!("floppy".parse::<SourceSpec>().is_err());
     }

@@ -44,6 +44,11 @@ impl MapEntry {
         };
         let id = u32::from_le_bytes([b[24], b[25], b[26], b[27]]);
         let (length, target_offset) = if legacy { (u(16), u(8)) } else { (u(8), u(16)) };
-        MapEntry { mapped: u(0), length, target_offset, target_id: id }
+        MapEntry {
+            mapped: u(0),
+            length,
+            target_offset,
+            target_id: id,
+        }
     }
 }

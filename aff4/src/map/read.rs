@@ -52,7 +52,13 @@ pub struct Map {
 /// entries are an error (their meaning is ambiguous).
 pub fn parse_map_entries(b: &[u8], legacy: bool, urn: &str) -> Result<Vec<MapEntry>> {
     if b.len() % MAP_ENTRY_LEN != 0 {
-        return Err(Error::corrupt(urn, format!("map of {} bytes is not a multiple of {MAP_ENTRY_LEN}", b.len())));
+        return Err(Error::corrupt(
+            urn,
+            format!(
+                "map of {} bytes is not a multiple of {MAP_ENTRY_LEN}",
+                b.len()
+            ),
+        ));
     }
     let mut v: Vec<MapEntry> = b
         .chunks_exact(MAP_ENTRY_LEN)
@@ -65,14 +71,24 @@ pub fn parse_map_entries(b: &[u8], legacy: bool, urn: &str) -> Result<Vec<MapEnt
         .collect();
     v.sort();
     for w in v.windows(2) {
-        let end = w[0].mapped.checked_add(w[0].length).ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
+        let end = w[0]
+            .mapped
+            .checked_add(w[0].length)
+            .ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
         if end > w[1].mapped {
-            return Err(Error::corrupt(urn, format!("map entries overlap at {:#x}", w[1].mapped)));
+            return Err(Error::corrupt(
+                urn,
+                format!("map entries overlap at {:#x}", w[1].mapped),
+            ));
         }
     }
     if let Some(l) = v.last() {
-        l.mapped.checked_add(l.length).ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
-        l.target_offset.checked_add(l.length).ok_or_else(|| Error::corrupt(urn, "map target range overflows"))?;
+        l.mapped
+            .checked_add(l.length)
+            .ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
+        l.target_offset
+            .checked_add(l.length)
+            .ok_or_else(|| Error::corrupt(urn, "map target range overflows"))?;
     }
     Ok(v)
 }
@@ -91,23 +107,56 @@ impl Map {
             .collect();
         for e in &entries {
             if e.target_id as usize >= targets.len() {
-                return Err(Error::corrupt(urn, format!("map entry names target {} but idx lists {}", e.target_id, targets.len())));
+                return Err(Error::corrupt(
+                    urn,
+                    format!(
+                        "map entry names target {} but idx lists {}",
+                        e.target_id,
+                        targets.len()
+                    ),
+                ));
             }
         }
         let end = entries.last().map_or(0, |e| e.mapped + e.length);
-        let size = res.graph_ref().object(urn, lx::SIZE).and_then(Term::as_u64).unwrap_or(0).max(end);
+        let size = res
+            .graph_ref()
+            .object(urn, lx::SIZE)
+            .and_then(Term::as_u64)
+            .unwrap_or(0)
+            .max(end);
         let gap = res
             .graph_ref()
             .object(urn, lx::MAP_GAP_DEFAULT_STREAM)
             .and_then(Term::as_iri)
             .and_then(Symbolic::from_iri);
-        Ok(Map { urn: urn.to_string(), size, targets, entries, gap })
+        Ok(Map {
+            urn: urn.to_string(),
+            size,
+            targets,
+            entries,
+            gap,
+        })
     }
 
     /// A map with one range covering all of `target`.
     pub fn single(target: &str, size: u64) -> Self {
-        let entries = if size > 0 { vec![MapEntry { mapped: 0, length: size, target_offset: 0, target_id: 0 }] } else { vec![] };
-        Map { urn: target.to_string(), size, targets: vec![target.to_string()], entries, gap: None }
+        let entries = if size > 0 {
+            vec![MapEntry {
+                mapped: 0,
+                length: size,
+                target_offset: 0,
+                target_id: 0,
+            }]
+        } else {
+            vec![]
+        };
+        Map {
+            urn: target.to_string(),
+            size,
+            targets: vec![target.to_string()],
+            entries,
+            gap: None,
+        }
     }
 
     /// The map URN.
@@ -133,18 +182,33 @@ impl Map {
         let mut pos = 0u64;
         for e in &self.entries {
             if e.mapped > pos {
-                out.push(MapRange { start: pos, length: e.mapped - pos, kind: RangeKind::Hole });
+                out.push(MapRange {
+                    start: pos,
+                    length: e.mapped - pos,
+                    kind: RangeKind::Hole,
+                });
             }
             let target = &self.targets[e.target_id as usize];
             let kind = match Symbolic::from_iri(target) {
                 Some(s) => RangeKind::Symbolic(s, e.target_offset),
-                None => RangeKind::Data { target: target.clone(), target_offset: e.target_offset },
+                None => RangeKind::Data {
+                    target: target.clone(),
+                    target_offset: e.target_offset,
+                },
             };
-            out.push(MapRange { start: e.mapped, length: e.length, kind });
+            out.push(MapRange {
+                start: e.mapped,
+                length: e.length,
+                kind,
+            });
             pos = e.mapped + e.length;
         }
         if self.size > pos {
-            out.push(MapRange { start: pos, length: self.size - pos, kind: RangeKind::Hole });
+            out.push(MapRange {
+                start: pos,
+                length: self.size - pos,
+                kind: RangeKind::Hole,
+            });
         }
         out
     }
@@ -172,7 +236,12 @@ impl MapReader {
                 streams.insert(i as u32, s);
             }
         }
-        Ok(MapReader { map, res, pos: 0, streams })
+        Ok(MapReader {
+            map,
+            res,
+            pos: 0,
+            streams,
+        })
     }
 }
 
@@ -183,7 +252,10 @@ impl Read for MapReader {
             return Ok(0);
         }
         let want = (buf.len() as u64).min(self.map.size - self.pos) as usize;
-        let idx = self.map.entries.partition_point(|e| e.mapped + e.length <= self.pos);
+        let idx = self
+            .map
+            .entries
+            .partition_point(|e| e.mapped + e.length <= self.pos);
         let n = match self.map.entries.get(idx) {
             Some(e) if e.mapped <= self.pos => {
                 let within = self.pos - e.mapped;
@@ -195,12 +267,16 @@ impl Read for MapReader {
                         s.read_exact(&mut buf[..n]).map_err(|err| {
                             std::io::Error::other(Error::corrupt(
                                 &self.map.urn,
-                                format!("target {} at {toff:#x}: {err}", self.map.targets[e.target_id as usize]),
+                                format!(
+                                    "target {} at {toff:#x}: {err}",
+                                    self.map.targets[e.target_id as usize]
+                                ),
                             ))
                         })?;
                     }
                     None => {
-                        let sym = Symbolic::from_iri(&self.map.targets[e.target_id as usize]).unwrap_or(Symbolic::Zero);
+                        let sym = Symbolic::from_iri(&self.map.targets[e.target_id as usize])
+                            .unwrap_or(Symbolic::Zero);
                         sym.fill(toff, &mut buf[..n]);
                     }
                 }
@@ -209,7 +285,10 @@ impl Read for MapReader {
             next => {
                 let hole_end = next.map_or(self.map.size, |e| e.mapped);
                 let n = want.min((hole_end - self.pos) as usize);
-                self.map.gap.unwrap_or(Symbolic::Zero).fill(self.pos, &mut buf[..n]);
+                self.map
+                    .gap
+                    .unwrap_or(Symbolic::Zero)
+                    .fill(self.pos, &mut buf[..n]);
                 n
             }
         };
@@ -241,8 +320,18 @@ mod tests {
 
     #[test]
     fn overlapping_entries_are_rejected() {
-        let a = MapEntry { mapped: 0, length: 10, target_offset: 0, target_id: 0 };
-        let b = MapEntry { mapped: 5, length: 10, target_offset: 0, target_id: 0 };
+        let a = MapEntry {
+            mapped: 0,
+            length: 10,
+            target_offset: 0,
+            target_id: 0,
+        };
+        let b = MapEntry {
+            mapped: 5,
+            length: 10,
+            target_offset: 0,
+            target_id: 0,
+        };
         let bytes: Vec<u8> = [a, b].iter().flat_map(|e| e.to_bytes()).collect();
         assert!(parse_map_entries(&bytes, false, "m").is_err());
         assert!(parse_map_entries(&bytes[..27], false, "m").is_err());

@@ -18,7 +18,11 @@ pub struct MapWriter {
 impl MapWriter {
     /// A map with URN `urn`.
     pub fn new(urn: &str) -> Self {
-        MapWriter { urn: urn.to_string(), targets: Vec::new(), entries: Vec::new() }
+        MapWriter {
+            urn: urn.to_string(),
+            targets: Vec::new(),
+            entries: Vec::new(),
+        }
     }
 
     /// The map URN.
@@ -42,20 +46,34 @@ impl MapWriter {
             return Ok(());
         }
         if mapped.checked_add(len).is_none() || target_offset.checked_add(len).is_none() {
-            return Err(Error::InvalidArgument(format!("{}: range {mapped:#x}+{len:#x} overflows", self.urn)));
+            return Err(Error::InvalidArgument(format!(
+                "{}: range {mapped:#x}+{len:#x} overflows",
+                self.urn
+            )));
         }
         let id = self.target_id(target);
         if let Some(last) = self.entries.last_mut() {
             let end = last.mapped + last.length;
             if mapped < end {
-                return Err(Error::InvalidArgument(format!("{}: range at {mapped:#x} overlaps or precedes {end:#x}", self.urn)));
+                return Err(Error::InvalidArgument(format!(
+                    "{}: range at {mapped:#x} overlaps or precedes {end:#x}",
+                    self.urn
+                )));
             }
-            if mapped == end && last.target_id == id && last.target_offset + last.length == target_offset {
+            if mapped == end
+                && last.target_id == id
+                && last.target_offset + last.length == target_offset
+            {
                 last.length += len;
                 return Ok(());
             }
         }
-        self.entries.push(MapEntry { mapped, length: len, target_offset, target_id: id });
+        self.entries.push(MapEntry {
+            mapped,
+            length: len,
+            target_offset,
+            target_id: id,
+        });
         Ok(())
     }
 
@@ -81,10 +99,18 @@ impl MapWriter {
     }
 
     /// Writes `<map>/map` and `<map>/idx`; returns their bytes (for hashing).
-    pub fn finish<W: Write>(self, zip: &mut ZipWriter<W>, volume_urn: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+    pub fn finish<W: Write>(
+        self,
+        zip: &mut ZipWriter<W>,
+        volume_urn: &str,
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
         let member = urn::member_name_for_urn(&self.urn, volume_urn);
         let map: Vec<u8> = self.entries.iter().flat_map(|e| e.to_bytes()).collect();
-        let idx: Vec<u8> = self.targets.iter().flat_map(|t| format!("{t}\n").into_bytes()).collect();
+        let idx: Vec<u8> = self
+            .targets
+            .iter()
+            .flat_map(|t| format!("{t}\n").into_bytes())
+            .collect();
         zip.add_stored(&format!("{member}/map"), &map)?;
         zip.add_stored(&format!("{member}/idx"), &idx)?;
         Ok((map, idx))

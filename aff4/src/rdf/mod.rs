@@ -58,7 +58,11 @@ impl Term {
     }
     /// A literal with datatype IRI `dt`.
     pub fn typed(lexical: impl Into<String>, dt: &str) -> Self {
-        Term::Literal(Literal { lexical: lexical.into(), datatype: Some(dt.to_string()), lang: None })
+        Term::Literal(Literal {
+            lexical: lexical.into(),
+            datatype: Some(dt.to_string()),
+            lang: None,
+        })
     }
     /// The IRI, if this is one.
     pub fn as_iri(&self) -> Option<&str> {
@@ -108,7 +112,11 @@ impl Graph {
     }
     /// Adds a triple (duplicates are kept once).
     pub fn insert(&mut self, s: Term, p: &str, o: Term) {
-        self.triples.insert(Triple { s, p: p.to_string(), o });
+        self.triples.insert(Triple {
+            s,
+            p: p.to_string(),
+            o,
+        });
     }
     /// Replaces every value of `(s, p)` by `o`.
     pub fn set(&mut self, s: Term, p: &str, o: Term) {
@@ -124,9 +132,15 @@ impl Graph {
         self.triples.iter().collect()
     }
     fn about<'a>(&'a self, s: &str) -> impl Iterator<Item = &'a Triple> + 'a {
-        let from = Triple { s: Term::Iri(s.to_string()), p: String::new(), o: Term::Iri(String::new()) };
+        let from = Triple {
+            s: Term::Iri(s.to_string()),
+            p: String::new(),
+            o: Term::Iri(String::new()),
+        };
         let subject = Term::Iri(s.to_string());
-        self.triples.range(from..).take_while(move |t| t.s == subject)
+        self.triples
+            .range(from..)
+            .take_while(move |t| t.s == subject)
     }
     /// Objects of `(subject IRI, predicate IRI)`.
     pub fn objects(&self, s: &str, p: &str) -> Vec<&Term> {
@@ -144,7 +158,10 @@ impl Graph {
     }
     /// `rdf:type` IRIs of `s`.
     pub fn types(&self, s: &str) -> Vec<&str> {
-        self.objects(s, crate::lexicon::RDF_TYPE).into_iter().filter_map(Term::as_iri).collect()
+        self.objects(s, crate::lexicon::RDF_TYPE)
+            .into_iter()
+            .filter_map(Term::as_iri)
+            .collect()
     }
     /// Whether `s` has `rdf:type t`.
     pub fn has_type(&self, s: &str, t: &str) -> bool {
@@ -183,12 +200,22 @@ mod tests {
         let c_aff4 = "@base <aff4://v> .\n@prefix aff4: <http://aff4.org/Schema#> .\n</PhysicalMemory/data> a aff4:ImageStream ; aff4:chunkSize 32768 .\n<> a aff4:ZipVolume .";
         let g = parse_turtle(c_aff4, None).unwrap();
         assert!(g.has_type("aff4://v/PhysicalMemory/data", crate::lexicon::IMAGE_STREAM));
-        assert_eq!(g.object("aff4://v/PhysicalMemory/data", crate::lexicon::CHUNK_SIZE).and_then(Term::as_u64), Some(32768));
+        assert_eq!(
+            g.object("aff4://v/PhysicalMemory/data", crate::lexicon::CHUNK_SIZE)
+                .and_then(Term::as_u64),
+            Some(32768)
+        );
         let evimetry = "@prefix : <aff4://v> .\n@prefix aff4: <http://aff4.org/Schema#> .\n@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n: a aff4:ZipVolume ; aff4:size \"12\"^^xsd:long .";
         let g = parse_turtle(evimetry, None).unwrap();
-        assert_eq!(g.object("aff4://v", crate::lexicon::SIZE).and_then(Term::as_u64), Some(12));
+        assert_eq!(
+            g.object("aff4://v", crate::lexicon::SIZE)
+                .and_then(Term::as_u64),
+            Some(12)
+        );
         let legacy = "<aff4://x> a <http://afflib.org/2009/aff4#Image> .";
-        assert!(parse_turtle(legacy, None).unwrap().has_type("aff4://x", crate::lexicon::IMAGE));
+        assert!(parse_turtle(legacy, None)
+            .unwrap()
+            .has_type("aff4://x", crate::lexicon::IMAGE));
         assert!(parse_turtle("<aff4://x> a ", None).is_err());
         assert!(parse_turtle("garbage <<", None).is_err());
     }

@@ -18,7 +18,10 @@ pub const MAX_TURTLE: usize = 256 << 20;
 /// text has its own `@base`; legacy namespace IRIs are rewritten to the standard ones.
 pub fn parse_turtle(text: &str, base: Option<&str>) -> Result<Graph> {
     if text.len() > MAX_TURTLE {
-        return Err(Error::Rdf(format!("{} bytes of Turtle is more than the {MAX_TURTLE} accepted", text.len())));
+        return Err(Error::Rdf(format!(
+            "{} bytes of Turtle is more than the {MAX_TURTLE} accepted",
+            text.len()
+        )));
     }
     let base = match base {
         Some(b) => Some(
@@ -27,7 +30,10 @@ pub fn parse_turtle(text: &str, base: Option<&str>) -> Result<Graph> {
         ),
         None => None,
     };
-    let parser = TurtleParser { base, ..TurtleParser::default() };
+    let parser = TurtleParser {
+        base,
+        ..TurtleParser::default()
+    };
     let mut g = Graph::new();
     let mut bad: Option<String> = None;
     parser
@@ -41,7 +47,9 @@ pub fn parse_turtle(text: &str, base: Option<&str>) -> Result<Graph> {
                     }
                 }
                 _ => {
-                    bad.get_or_insert_with(|| "a triple with an unsupported subject or predicate".into());
+                    bad.get_or_insert_with(|| {
+                        "a triple with an unsupported subject or predicate".into()
+                    });
                 }
             }
         })
@@ -66,8 +74,16 @@ fn convert<T: sophia_api::term::Term>(t: T) -> Option<Term> {
         TermKind::Literal => {
             let lexical = t.lexical_form()?.to_string();
             let lang = t.language_tag().map(|l| l.as_str().to_string());
-            let datatype = if lang.is_some() { None } else { t.datatype().map(|d| modernise(d.as_str())) };
-            Some(Term::Literal(Literal { lexical, datatype, lang }))
+            let datatype = if lang.is_some() {
+                None
+            } else {
+                t.datatype().map(|d| modernise(d.as_str()))
+            };
+            Some(Term::Literal(Literal {
+                lexical,
+                datatype,
+                lang,
+            }))
         }
         _ => None,
     }

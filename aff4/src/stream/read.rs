@@ -39,13 +39,19 @@ pub struct IndexEntry {
 /// Parses a standard `<bevy>.index` (12-byte `{u64 offset, u32 length}` entries).
 pub fn parse_index(b: &[u8], urn: &str) -> Result<Vec<IndexEntry>> {
     if b.len() % 12 != 0 {
-        return Err(Error::corrupt(urn, format!("index of {} bytes is not a multiple of 12", b.len())));
+        return Err(Error::corrupt(
+            urn,
+            format!("index of {} bytes is not a multiple of 12", b.len()),
+        ));
     }
     Ok(b.chunks_exact(12)
         .map(|e| {
             let mut o = [0u8; 8];
             o.copy_from_slice(&e[..8]);
-            IndexEntry { offset: u64::from_le_bytes(o), length: u64::from(u32::from_le_bytes([e[8], e[9], e[10], e[11]])) }
+            IndexEntry {
+                offset: u64::from_le_bytes(o),
+                length: u64::from(u32::from_le_bytes([e[8], e[9], e[10], e[11]])),
+            }
         })
         .collect())
 }
@@ -55,23 +61,41 @@ pub fn parse_index(b: &[u8], urn: &str) -> Result<Vec<IndexEntry>> {
 /// value is 0 they are starts, otherwise ends.
 pub fn parse_legacy_index(b: &[u8], bevy_len: u64, urn: &str) -> Result<Vec<IndexEntry>> {
     if b.len() % 4 != 0 {
-        return Err(Error::corrupt(urn, format!("legacy index of {} bytes is not a multiple of 4", b.len())));
+        return Err(Error::corrupt(
+            urn,
+            format!("legacy index of {} bytes is not a multiple of 4", b.len()),
+        ));
     }
-    let v: Vec<u64> = b.chunks_exact(4).map(|e| u64::from(u32::from_le_bytes([e[0], e[1], e[2], e[3]]))).collect();
+    let v: Vec<u64> = b
+        .chunks_exact(4)
+        .map(|e| u64::from(u32::from_le_bytes([e[0], e[1], e[2], e[3]])))
+        .collect();
     let starts: Vec<u64> = if v.first() == Some(&0) {
         v.clone()
     } else {
-        std::iter::once(0).chain(v.iter().copied().take(v.len().saturating_sub(1))).collect()
+        std::iter::once(0)
+            .chain(v.iter().copied().take(v.len().saturating_sub(1)))
+            .collect()
     };
-    let ends: Vec<u64> = if v.first() == Some(&0) { v.iter().skip(1).copied().chain([bevy_len]).collect() } else { v };
+    let ends: Vec<u64> = if v.first() == Some(&0) {
+        v.iter().skip(1).copied().chain([bevy_len]).collect()
+    } else {
+        v
+    };
     starts
         .iter()
         .zip(&ends)
         .map(|(&s, &e)| {
             if e < s || e > bevy_len {
-                Err(Error::corrupt(urn, format!("legacy index entry {s}..{e} outside the bevy of {bevy_len} bytes")))
+                Err(Error::corrupt(
+                    urn,
+                    format!("legacy index entry {s}..{e} outside the bevy of {bevy_len} bytes"),
+                ))
             } else {
-                Ok(IndexEntry { offset: s, length: e - s })
+                Ok(IndexEntry {
+                    offset: s,
+                    length: e - s,
+                })
             }
         })
         .collect()
@@ -90,7 +114,14 @@ pub struct ImageStreamReader {
 impl ImageStreamReader {
     /// Opens the stream described by `info`.
     pub(crate) fn new(info: ImageStreamInfo, res: Arc<Resolver>) -> Self {
-        ImageStreamReader { info, res, pos: 0, chunk: None, index: None, scratch: Vec::new() }
+        ImageStreamReader {
+            info,
+            res,
+            pos: 0,
+            chunk: None,
+            index: None,
+            scratch: Vec::new(),
+        }
     }
 
     /// The stream parameters.
@@ -108,11 +139,19 @@ impl ImageStreamReader {
         }
         let bevy_urn = self.bevy_urn(bevy);
         let limit = self.info.chunks_in_segment * 12 + 12;
-        let entries = match self.res.read_member_by_urn(&format!("{bevy_urn}.index"), limit) {
+        let entries = match self
+            .res
+            .read_member_by_urn(&format!("{bevy_urn}.index"), limit)
+        {
             Ok(b) => parse_index(&b, &bevy_urn)?,
             Err(Error::MissingMember(_)) | Err(Error::NotFound(_)) => {
-                let b = self.res.read_member_by_urn(&format!("{bevy_urn}/index"), limit)?;
-                let (_, entry) = self.res.member_by_urn(&bevy_urn).ok_or_else(|| Error::MissingMember(bevy_urn.clone()))?;
+                let b = self
+                    .res
+                    .read_member_by_urn(&format!("{bevy_urn}/index"), limit)?;
+                let (_, entry) = self
+                    .res
+                    .member_by_urn(&bevy_urn)
+                    .ok_or_else(|| Error::MissingMember(bevy_urn.clone()))?;
                 parse_legacy_index(&b, entry.size, &bevy_urn)?
             }
             Err(e) => return Err(e),
@@ -125,21 +164,38 @@ impl ImageStreamReader {
         if self.chunk.as_ref().is_some_and(|(c, _)| *c == chunk) {
             return Ok(());
         }
-        let (bevy, i) = (chunk / self.info.chunks_in_segment, chunk % self.info.chunks_in_segment);
+        let (bevy, i) = (
+            chunk / self.info.chunks_in_segment,
+            chunk % self.info.chunks_in_segment,
+        );
         self.load_index(bevy)?;
         let bevy_urn = self.bevy_urn(bevy);
         let e = self
             .index
             .as_ref()
             .and_then(|(_, idx)| idx.get(i as usize).copied())
-            .ok_or_else(|| Error::corrupt(&bevy_urn, format!("index has no entry for chunk {i}")))?;
+            .ok_or_else(|| {
+                Error::corrupt(&bevy_urn, format!("index has no entry for chunk {i}"))
+            })?;
         if e.length > self.info.chunk_size + 1024 + self.info.chunk_size / 8 {
-            return Err(Error::corrupt(&bevy_urn, format!("chunk {i} claims {} stored bytes for a {}-byte chunk", e.length, self.info.chunk_size)));
+            return Err(Error::corrupt(
+                &bevy_urn,
+                format!(
+                    "chunk {i} claims {} stored bytes for a {}-byte chunk",
+                    e.length, self.info.chunk_size
+                ),
+            ));
         }
         self.scratch.resize(e.length as usize, 0);
-        self.res.read_member_range(&bevy_urn, e.offset, &mut self.scratch)?;
+        self.res
+            .read_member_range(&bevy_urn, e.offset, &mut self.scratch)?;
         let mut out = self.chunk.take().map(|(_, v)| v).unwrap_or_default();
-        self.info.compression.decode_chunk(&self.scratch, self.info.chunk_size as usize, &mut out, &bevy_urn)?;
+        self.info.compression.decode_chunk(
+            &self.scratch,
+            self.info.chunk_size as usize,
+            &mut out,
+            &bevy_urn,
+        )?;
         self.chunk = Some((chunk, out));
         Ok(())
     }
@@ -152,13 +208,21 @@ impl Read for ImageStreamReader {
         }
         let chunk = self.pos / self.info.chunk_size;
         self.load_chunk(chunk).map_err(std::io::Error::other)?;
-        let data = self.chunk.as_ref().map(|(_, d)| d.as_slice()).unwrap_or(&[]);
+        let data = self
+            .chunk
+            .as_ref()
+            .map(|(_, d)| d.as_slice())
+            .unwrap_or(&[]);
         let off = (self.pos % self.info.chunk_size) as usize;
         let avail = (data.len().saturating_sub(off) as u64).min(self.info.size - self.pos) as usize;
         if avail == 0 {
             return Err(std::io::Error::other(Error::corrupt(
                 &self.info.urn,
-                format!("chunk {chunk} decodes to {} bytes, too short for offset {}", data.len(), self.pos),
+                format!(
+                    "chunk {chunk} decodes to {} bytes, too short for offset {}",
+                    data.len(),
+                    self.pos
+                ),
             )));
         }
         let n = avail.min(buf.len());
@@ -191,10 +255,22 @@ mod tests {
 
     #[test]
     fn legacy_index_end_and_start_offsets() {
-        let ends: Vec<u8> = [10u32, 25, 40].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let ends: Vec<u8> = [10u32, 25, 40]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let e = parse_legacy_index(&ends, 40, "t").unwrap();
-        assert_eq!(e[1], IndexEntry { offset: 10, length: 15 });
-        let starts: Vec<u8> = [0u32, 10, 25].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(
+            e[1],
+            IndexEntry {
+                offset: 10,
+                length: 15
+            }
+        );
+        let starts: Vec<u8> = [0u32, 10, 25]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
         let s = parse_legacy_index(&starts, 40, "t").unwrap();
         assert_eq!(s, e);
         assert!(parse_legacy_index(&ends, 30, "t").is_err());

@@ -25,17 +25,28 @@ pub struct StreamOptions {
 
 impl Default for StreamOptions {
     fn default() -> Self {
-        StreamOptions { chunk_size: 32768, chunks_in_segment: 1024, compression: Compression::Snappy, linear_hashes: Vec::new() }
+        StreamOptions {
+            chunk_size: 32768,
+            chunks_in_segment: 1024,
+            compression: Compression::Snappy,
+            linear_hashes: Vec::new(),
+        }
     }
 }
 
 impl StreamOptions {
     fn validate(&self) -> Result<()> {
         if !self.chunk_size.is_power_of_two() || !(512..=64 << 20).contains(&self.chunk_size) {
-            return Err(Error::InvalidArgument(format!("chunk size {} must be a power of two in 512..=64 MiB", self.chunk_size)));
+            return Err(Error::InvalidArgument(format!(
+                "chunk size {} must be a power of two in 512..=64 MiB",
+                self.chunk_size
+            )));
         }
         if self.chunks_in_segment == 0 || self.chunks_in_segment > 1 << 20 {
-            return Err(Error::InvalidArgument(format!("chunks_in_segment {} out of range", self.chunks_in_segment)));
+            return Err(Error::InvalidArgument(format!(
+                "chunks_in_segment {} out of range",
+                self.chunks_in_segment
+            )));
         }
         Ok(())
     }
@@ -107,18 +118,33 @@ impl ImageStreamWriter {
     /// Appends one chunk: `raw` is its logical bytes (the chunk size, except for the
     /// last chunk), `stored` what [`Compression::encode_chunk`] made of the zero-padded
     /// chunk. Returns the chunk's stream offset.
-    pub fn write_chunk<W: Write>(&mut self, zip: &mut ZipWriter<W>, raw: &[u8], stored: &[u8]) -> Result<u64> {
+    pub fn write_chunk<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        raw: &[u8],
+        stored: &[u8],
+    ) -> Result<u64> {
         let cs = self.opts.chunk_size as usize;
         if self.short_seen {
-            return Err(Error::InvalidArgument(format!("{}: a short chunk must be the last one", self.urn)));
+            return Err(Error::InvalidArgument(format!(
+                "{}: a short chunk must be the last one",
+                self.urn
+            )));
         }
         if raw.is_empty() || raw.len() > cs || stored.len() > cs {
-            return Err(Error::InvalidArgument(format!("{}: chunk of {} bytes (stored {})", self.urn, raw.len(), stored.len())));
+            return Err(Error::InvalidArgument(format!(
+                "{}: chunk of {} bytes (stored {})",
+                self.urn,
+                raw.len(),
+                stored.len()
+            )));
         }
         self.short_seen = raw.len() < cs;
         let at = self.size;
-        self.index.extend_from_slice(&(self.bevy.len() as u64).to_le_bytes());
-        self.index.extend_from_slice(&(stored.len() as u32).to_le_bytes());
+        self.index
+            .extend_from_slice(&(self.bevy.len() as u64).to_le_bytes());
+        self.index
+            .extend_from_slice(&(stored.len() as u32).to_le_bytes());
         self.bevy.extend_from_slice(stored);
         self.hasher.update(raw);
         self.size += raw.len() as u64;
@@ -162,19 +188,46 @@ impl ImageStreamWriter {
     }
 
     /// Writes the last bevy and the stream's triples into `graph`.
-    pub fn finish<W: Write>(mut self, zip: &mut ZipWriter<W>, graph: &mut Graph, volume_urn: &str) -> Result<StreamSummary> {
+    pub fn finish<W: Write>(
+        mut self,
+        zip: &mut ZipWriter<W>,
+        graph: &mut Graph,
+        volume_urn: &str,
+    ) -> Result<StreamSummary> {
         self.flush_bevy(zip)?;
         let s = Term::iri(self.urn.clone());
         graph.insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::IMAGE_STREAM));
-        graph.insert(s.clone(), lx::CHUNK_SIZE, Term::typed(self.opts.chunk_size.to_string(), lx::XSD_INT));
-        graph.insert(s.clone(), lx::CHUNKS_IN_SEGMENT, Term::typed(self.opts.chunks_in_segment.to_string(), lx::XSD_INT));
-        graph.insert(s.clone(), lx::COMPRESSION_METHOD, Term::iri(self.opts.compression.iri()));
-        graph.insert(s.clone(), lx::SIZE, Term::typed(self.size.to_string(), lx::XSD_LONG));
+        graph.insert(
+            s.clone(),
+            lx::CHUNK_SIZE,
+            Term::typed(self.opts.chunk_size.to_string(), lx::XSD_INT),
+        );
+        graph.insert(
+            s.clone(),
+            lx::CHUNKS_IN_SEGMENT,
+            Term::typed(self.opts.chunks_in_segment.to_string(), lx::XSD_INT),
+        );
+        graph.insert(
+            s.clone(),
+            lx::COMPRESSION_METHOD,
+            Term::iri(self.opts.compression.iri()),
+        );
+        graph.insert(
+            s.clone(),
+            lx::SIZE,
+            Term::typed(self.size.to_string(), lx::XSD_LONG),
+        );
         graph.insert(s.clone(), lx::STORED, Term::iri(volume_urn));
         let hashes = self.hasher.finish();
         for (a, h) in &hashes {
             graph.insert(s.clone(), lx::HASH, Term::typed(h.clone(), a.datatype()));
         }
-        Ok(StreamSummary { urn: self.urn, size: self.size, stored_bytes: self.stored, chunks: self.chunks, hashes })
+        Ok(StreamSummary {
+            urn: self.urn,
+            size: self.size,
+            stored_bytes: self.stored,
+            chunks: self.chunks,
+            hashes,
+        })
     }
 }

@@ -40,7 +40,11 @@ impl<W: Write> ZipWriter<W> {
 
     /// Starts a volume in a sink that already holds `offset` bytes (e.g. appending).
     pub fn new_at(inner: W, offset: u64) -> Self {
-        ZipWriter { inner, pos: offset, entries: Vec::new() }
+        ZipWriter {
+            inner,
+            pos: offset,
+            entries: Vec::new(),
+        }
     }
 
     /// Bytes written so far.
@@ -54,7 +58,15 @@ impl<W: Write> ZipWriter<W> {
         Ok(())
     }
 
-    fn local_header(&mut self, name: &str, method: u16, flags: u16, crc: u32, csize: u64, usize: u64) -> Result<()> {
+    fn local_header(
+        &mut self,
+        name: &str,
+        method: u16,
+        flags: u16,
+        crc: u32,
+        csize: u64,
+        usize: u64,
+    ) -> Result<()> {
         let big = csize >= 0xFFFF_FFFF || usize >= 0xFFFF_FFFF || flags & FLAG_DESCRIPTOR != 0;
         let mut h = Vec::with_capacity(30 + name.len() + 20);
         h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
@@ -71,14 +83,19 @@ impl<W: Write> ZipWriter<W> {
             h.extend_from_slice(&(csize as u32).to_le_bytes());
             h.extend_from_slice(&(usize as u32).to_le_bytes());
         }
-        let name_len = u16::try_from(name.len()).map_err(|_| Error::InvalidArgument(format!("member name too long: {name}")))?;
+        let name_len = u16::try_from(name.len())
+            .map_err(|_| Error::InvalidArgument(format!("member name too long: {name}")))?;
         h.extend_from_slice(&name_len.to_le_bytes());
         h.extend_from_slice(&(if big { 20u16 } else { 0 }).to_le_bytes());
         h.extend_from_slice(name.as_bytes());
         if big {
             h.extend_from_slice(&1u16.to_le_bytes());
             h.extend_from_slice(&16u16.to_le_bytes());
-            let (u, c) = if flags & FLAG_DESCRIPTOR != 0 { (0, 0) } else { (usize, csize) };
+            let (u, c) = if flags & FLAG_DESCRIPTOR != 0 {
+                (0, 0)
+            } else {
+                (usize, csize)
+            };
             h.extend_from_slice(&u.to_le_bytes());
             h.extend_from_slice(&c.to_le_bytes());
         }
@@ -89,7 +106,15 @@ impl<W: Write> ZipWriter<W> {
         let lho = self.pos;
         self.local_header(name, method, FLAG_UTF8, crc, data.len() as u64, usize)?;
         self.put(data, name)?;
-        self.entries.push(CdEntry { name: name.to_string(), method, flags: FLAG_UTF8, crc, csize: data.len() as u64, usize, lho });
+        self.entries.push(CdEntry {
+            name: name.to_string(),
+            method,
+            flags: FLAG_UTF8,
+            crc,
+            csize: data.len() as u64,
+            usize,
+            lho,
+        });
         Ok(())
     }
 
@@ -110,7 +135,13 @@ impl<W: Write> ZipWriter<W> {
     pub fn start_stored(&mut self, name: &str) -> Result<StreamingMember<'_, W>> {
         let lho = self.pos;
         self.local_header(name, 0, FLAG_UTF8 | FLAG_DESCRIPTOR, 0, 0, 0)?;
-        Ok(StreamingMember { zip: self, name: name.to_string(), lho, len: 0, crc: crc32fast::Hasher::new() })
+        Ok(StreamingMember {
+            zip: self,
+            name: name.to_string(),
+            lho,
+            len: 0,
+            crc: crc32fast::Hasher::new(),
+        })
     }
 
     /// Writes the central directory and end records; returns the sink.
@@ -176,7 +207,8 @@ impl<W: Write> ZipWriter<W> {
         r.extend_from_slice(&n16.to_le_bytes());
         r.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
         r.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
-        let clen = u16::try_from(comment.len()).map_err(|_| Error::InvalidArgument("volume comment too long".into()))?;
+        let clen = u16::try_from(comment.len())
+            .map_err(|_| Error::InvalidArgument("volume comment too long".into()))?;
         r.extend_from_slice(&clen.to_le_bytes());
         r.extend_from_slice(comment.as_bytes());
         self.put(&r, "end of central directory")?;
@@ -239,7 +271,8 @@ mod tests {
     fn round_trip_stored_deflated_streamed() {
         let mut z = ZipWriter::new(Vec::new());
         z.add_stored("container.description", b"aff4://x").unwrap();
-        z.add_deflated("information.turtle", &b"hello world ".repeat(100)).unwrap();
+        z.add_deflated("information.turtle", &b"hello world ".repeat(100))
+            .unwrap();
         let mut m = z.start_stored("a/00000000").unwrap();
         m.write_all(&[7u8; 5000]).unwrap();
         m.finish().unwrap();
@@ -248,8 +281,15 @@ mod tests {
         let bytes = z.finish("aff4://x").unwrap();
         let a = ZipArchive::parse(&bytes).unwrap();
         assert_eq!(a.comment(), "aff4://x");
-        assert_eq!(a.read_member(&bytes, "information.turtle", 1 << 20).unwrap(), b"hello world ".repeat(100));
-        assert_eq!(a.read_member(&bytes, "a/00000000", 1 << 20).unwrap(), vec![7u8; 5000]);
+        assert_eq!(
+            a.read_member(&bytes, "information.turtle", 1 << 20)
+                .unwrap(),
+            b"hello world ".repeat(100)
+        );
+        assert_eq!(
+            a.read_member(&bytes, "a/00000000", 1 << 20).unwrap(),
+            vec![7u8; 5000]
+        );
         assert_eq!(a.read_member(&bytes, "dup", 10).unwrap(), b"two");
         assert!(a.read_member(&bytes, "information.turtle", 10).is_err());
     }

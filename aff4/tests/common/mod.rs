@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root (the directory holding the root Cargo.toml).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// `../shared` beside the project (or `$PMEM_AFF4_SHARED`), if present.
@@ -19,7 +22,9 @@ pub fn shared_dir() -> Option<PathBuf> {
 
 /// Whether we run in CI, where a missing oracle is a failure, not a skip.
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// Returns the path of a file or directory under `../shared/testdata`, or `None` after

@@ -1,0 +1,362 @@
+//! End-to-end tests of the `pmem-aff4` command on dump files: import, export, verify,
+//! oracles (pyaff4, Volatility 3), and the failure modes an examiner must be able to trust.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_pmem-aff4"))
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run pmem-aff4")
+}
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.lime")
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn venv_bin(name: &str) -> Option<PathBuf> {
+    let venv = std::env::var_os("PMEM_AFF4_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
+    let p = venv.join("bin").join(name);
+    if p.exists() {
+        return Some(p);
+    }
+    let msg = format!(
+        "oracle missing: {} (run ../shared/oracles/setup-venv.sh .venv)",
+        p.display()
+    );
+    assert!(!in_ci(), "{msg}");
+    eprintln!("SKIP: {msg}");
+    None
+}
+
+fn acquire(src: &str, out: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--source", src, "-o", out.to_str().unwrap(), "--json", "-q"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    assert!(
+        o.status.success(),
+        "acquire failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("JSON summary")
+}
+
+fn sha256_file(p: &Path) -> String {
+    let o = Command::new("sha256sum").arg(p).output().unwrap();
+    String::from_utf8_lossy(&o.stdout)[..64].to_string()
+}
+
+#[test]
+fn lime_import_exports_identically_in_every_format() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    let rep = acquire(&format!("lime:{}", sample().display()), &c, &[]);
+    assert_eq!(rep["complete"], true);
+    assert_eq!(rep["unreadable_pages"], 0);
+    // Container is private.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&c).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // LiME round trip is byte-identical.
+    let lime = d.path().join("x.lime");
+    assert!(run(&[
+        "-q",
+        "--export",
+        lime.to_str().unwrap(),
+        "--format",
+        "lime",
+        c.to_str().unwrap()
+    ])
+    .status
+    .success());
+    assert_eq!(
+        std::fs::read(&lime).unwrap(),
+        std::fs::read(sample()).unwrap()
+    );
+    // Raw export hashes to the SHA-256 in the summary and the metadata.
+    let raw = d.path().join("x.raw");
+    assert!(
+        run(&["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(sha256_file(&raw), rep["hashes"]["sha256"].as_str().unwrap());
+    // ELF export re-imports to the same image.
+    let elf = d.path().join("x.elf");
+    assert!(run(&[
+        "-q",
+        "--export",
+        elf.to_str().unwrap(),
+        "--format",
+        "elf",
+        c.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let c2 = d.path().join("e.aff4");
+    let rep2 = acquire(&format!("elf:{}", elf.display()), &c2, &[]);
+    assert_eq!(rep2["hashes"]["sha256"], rep["hashes"]["sha256"]);
+    assert_eq!(rep2["ranges"], rep["ranges"]);
+    // Raw + ranges import of the raw export: same image again, holes stay holes.
+    let ranges = d.path().join("ranges.txt");
+    let text: String = rep["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{:x}-{:x}\n",
+                r["start"].as_u64().unwrap(),
+                r["end"].as_u64().unwrap() - 1
+            )
+        })
+        .collect();
+    std::fs::write(&ranges, text).unwrap();
+    let c3 = d.path().join("r.aff4");
+    let rep3 = acquire(
+        &format!("raw:{}", raw.display()),
+        &c3,
+        &["--ranges", ranges.to_str().unwrap()],
+    );
+    assert_eq!(rep3["hashes"]["sha256"], rep["hashes"]["sha256"]);
+    let list = run(&["-l", "--json", c3.to_str().unwrap()]);
+    let l: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    assert!(l["images"][0]["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["kind"] == "hole"));
+    // Verify passes on all.
+    for c in [&c, &c2, &c3] {
+        assert!(run(&["-q", "--verify", c.to_str().unwrap()])
+            .status
+            .success());
+    }
+}
+
+#[test]
+fn every_codec_round_trips() {
+    let d = tempfile::tempdir().unwrap();
+    for codec in ["snappy", "lz4", "zlib", "deflate", "none"] {
+        let c = d.path().join(format!("{codec}.aff4"));
+        acquire(
+            &format!("lime:{}", sample().display()),
+            &c,
+            &["-c", codec, "-t", "2"],
+        );
+        let lime = d.path().join(format!("{codec}.lime"));
+        assert!(run(&[
+            "-q",
+            "--export",
+            lime.to_str().unwrap(),
+            "--format",
+            "lime",
+            c.to_str().unwrap()
+        ])
+        .status
+        .success());
+        assert_eq!(
+            std::fs::read(&lime).unwrap(),
+            std::fs::read(sample()).unwrap(),
+            "{codec}"
+        );
+        let v = run(&["--verify", "--json", c.to_str().unwrap()]);
+        assert!(v.status.success(), "{codec}");
+    }
+}
+
+#[test]
+fn pyaff4_reads_our_container_and_its_validator_finds_no_invalid_hash() {
+    let Some(py) = venv_bin("python") else { return };
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    acquire(
+        &format!("lime:{}", sample().display()),
+        &c,
+        &["--chunk-size", "4096"],
+    );
+    let raw = d.path().join("x.raw");
+    assert!(
+        run(&["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let script = r#"
+import sys, hashlib
+from pyaff4 import container, rdfvalue, block_hasher
+path, raw = sys.argv[1], open(sys.argv[2], "rb").read()
+c = container.Container.openURNtoContainer(rdfvalue.URN.FromFileName(path))
+s = c.image.dataStream
+for start, end in [(0x1000, 0x9f000), (0x100000, 0x300000)]:
+    s.seek(start)
+    d = s.read(end - start)
+    assert d == raw[start:end], "range %x differs" % start
+class L(block_hasher.ValidationListener):
+    def __init__(self): self.bad = []
+    def onValidHash(self, *a): pass
+    def onInvalidHash(self, *a): self.bad.append(a)
+l = L()
+block_hasher.Validator(l).validateContainer(rdfvalue.URN.FromFileName(path))
+assert not l.bad, l.bad
+print("PYAFF4-OK")
+"#;
+    let o = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .arg(&c)
+        .arg(&raw)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("PYAFF4-OK"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn volatility_finds_the_linux_banner_in_the_lime_export() {
+    let Some(vol) = venv_bin("vol") else { return };
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    acquire(&format!("lime:{}", sample().display()), &c, &[]);
+    let lime = d.path().join("x.lime");
+    assert!(run(&[
+        "-q",
+        "--export",
+        lime.to_str().unwrap(),
+        "--format",
+        "lime",
+        c.to_str().unwrap()
+    ])
+    .status
+    .success());
+    let o = Command::new(vol)
+        .args(["-q", "-f"])
+        .arg(&lime)
+        .arg("banners.Banners")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("Linux version 6.1.0-50-cloud-amd64"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn unreadable_pages_are_marked_counted_and_verified() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    let rep = acquire(
+        &format!("lime:{}", sample().display()),
+        &c,
+        &["--inject-read-errors", "0x2000,0x101000-0x103000"],
+    );
+    assert_eq!(rep["unreadable_pages"], 3);
+    let list: serde_json::Value =
+        serde_json::from_slice(&run(&["-l", "--json", c.to_str().unwrap()]).stdout).unwrap();
+    let bad: Vec<(u64, u64)> = list["images"][0]["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "unreadable")
+        .map(|r| (r["start"].as_u64().unwrap(), r["length"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(bad, vec![(0x2000, 0x1000), (0x101000, 0x2000)]);
+    assert!(run(&["-q", "--verify", c.to_str().unwrap()])
+        .status
+        .success());
+    let raw = d.path().join("x.raw");
+    assert!(
+        run(&["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let bytes = std::fs::read(&raw).unwrap();
+    // The pattern tiles by address (AFF4-FORMAT.md §4.3): it appears within one period.
+    assert!(bytes[0x2000..0x2000 + 28]
+        .windows(14)
+        .any(|w| w == b"UNREADABLEDATA"));
+    assert!(bytes[0x2000..0x3000]
+        .iter()
+        .all(|b| b"UNREADABLEDATA".contains(b)));
+}
+
+#[test]
+fn existing_output_is_never_overwritten_without_force() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    std::fs::write(&c, b"precious").unwrap();
+    let o = run(&[
+        "--source",
+        &format!("lime:{}", sample().display()),
+        "-o",
+        c.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    assert_eq!(std::fs::read(&c).unwrap(), b"precious");
+    let o = run(&[
+        "-q",
+        "--force",
+        "--source",
+        &format!("lime:{}", sample().display()),
+        "-o",
+        c.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+}
+
+#[test]
+fn missing_or_bad_sources_fail_cleanly_and_leave_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    for src in [
+        "lime:/nonexistent.lime",
+        "floppy",
+        &format!("lime:{}", file!()),
+    ] {
+        let o = run(&["--source", src, "-o", c.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{src}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            err.lines().filter(|l| l.contains("error")).count(),
+            1,
+            "{src}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{src}");
+        assert!(!c.exists());
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            0,
+            "no partial file left"
+        );
+    }
+    let o = run(&["--verify", "/nonexistent.aff4"]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn corrupt_container_fails_verification_not_silently() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    acquire(&format!("lime:{}", sample().display()), &c, &["-c", "none"]);
+    let mut bytes = std::fs::read(&c).unwrap();
+    // Flip a byte inside the first bevy (stored data, after the first members).
+    let pos = bytes.windows(8).position(|w| w == b"00000000").unwrap() + 4096;
+    bytes[pos] ^= 0xff;
+    std::fs::write(&c, &bytes).unwrap();
+    let o = run(&["--verify", c.to_str().unwrap()]);
+    assert_ne!(o.status.code(), Some(0));
+}
