@@ -1,0 +1,119 @@
+#!/bin/sh
+# /init of the test guest (busybox; built into the initramfs by tests/vm/run).
+# Kernel command line: pmemtest_mode=probe|full pmemtest_nonce=HEX
+# Results go to /out/r on the virtio disk (ext4, made by the host). Progress lines on
+# the console start with "PMEMTEST:"; the host waits for "READY-FOR-PMEMSAVE" and "DONE".
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+
+say() { echo "PMEMTEST: $*"; }
+off() {
+	sync
+	umount /out 2>/dev/null
+	say "DONE $*"
+	poweroff -f
+}
+
+mode=full
+nonce=
+for w in $(cat /proc/cmdline); do
+	case $w in
+	pmemtest_mode=*) mode=${w#*=} ;;
+	pmemtest_nonce=*) nonce=${w#*=} ;;
+	esac
+done
+if [ "$mode" = probe ]; then
+	say "PROBE-OK"
+	poweroff -f
+fi
+
+for m in $(cat /lib/mods/order); do
+	insmod "/lib/mods/$m" || say "insmod $m failed"
+done
+i=0
+while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+mkdir -p /out
+mount -t ext4 /dev/vda /out || off "FATAL: cannot mount /dev/vda"
+R=/out/r
+mkdir -p $R
+
+# step NAME CMD...: stdout -> NAME.out, stderr -> NAME.err, exit code -> NAME.rc
+# (a step that hangs is killed after 300 s: exit code 137)
+step() {
+	name=$1
+	shift
+	t0=$(date +%s)
+	timeout -s KILL 300 "$@" >"$R/$name.out" 2>"$R/$name.err"
+	rc=$?
+	echo $rc >"$R/$name.rc"
+	say "step $name rc=$rc ($(($(date +%s) - t0)) s)"
+}
+
+# The imager needs random numbers (UUIDs): wait until the kernel's CRNG is ready (the
+# host gives the guest a virtio-rng device; without one a TCG guest can wait minutes).
+i=0
+while ! dmesg | grep -q 'crng init done' && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+dmesg | grep 'crng init done' >$R/crng
+cat /proc/iomem >$R/iomem
+cat /proc/version >$R/version
+cat /proc/cmdline >$R/cmdline
+cat /sys/kernel/vmcoreinfo >$R/vmcoreinfo 2>&1
+grep -E '^(flags|model name)' /proc/cpuinfo | sort -u >$R/cpuinfo
+grep -o 'la57' /proc/cpuinfo | head -1 >$R/la57
+
+# A few pages with a known pattern, locked in RAM for the rest of the run.
+/bin/marker "$nonce" 4 >$R/marker.txt 2>$R/marker.err &
+i=0
+while ! grep -q MARKER-READY $R/marker.txt && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q MARKER-READY $R/marker.txt || say "marker did not start: $(cat $R/marker.err)"
+
+kc=$(grep ' : Kernel code$' /proc/iomem | head -1 | tr -d ' ' | cut -d: -f1)
+ks=$((0x${kc%-*}))
+ke=$((0x${kc#*-} + 1))
+ram_end=$(grep '^[0-9a-f]*-[0-9a-f]* : System RAM$' /proc/iomem | tail -1 | cut -d' ' -f1)
+ram_end=$((0x${ram_end#*-} + 1))
+markers=$(sed -n 's/^page [0-9]* //p' $R/marker.txt | tr '\n' ' ')
+# The host pauses the guest and saves these ranges with QMP pmemsave (ground truth).
+say "READY-FOR-PMEMSAVE $(printf '0x%x 0x%x' $ks $ke) $markers"
+
+step insmod insmod /pmem.ko
+ls -l /dev/pmem >$R/devpmem.ls 2>&1
+# Direct checks of the module with dd.
+step dd_kcode dd if=/dev/pmem of=$R/dd-kcode-page bs=4096 skip=$((ks / 4096)) count=1
+step dd_unaligned dd if=/dev/pmem of=$R/dd-unaligned bs=1 skip=$((ks + 4000)) count=200
+k=0
+for a in $markers; do
+	step dd_marker$k dd if=/dev/pmem of=$R/dd-marker$k bs=4096 skip=$((a / 4096)) count=1
+	k=$((k + 1))
+done
+step dd_past_end dd if=/dev/pmem of=$R/dd-past-end bs=4096 skip=$((ram_end / 4096)) count=1
+step dd_full dd if=/dev/pmem of=$R/pmem.dd bs=1M
+
+# The imager.
+step kcore pmem-aff4 --source kcore -o $R/kcore.aff4 --json
+step pmem pmem-aff4 --source pmem -o $R/pmem.aff4 --json
+step devmem pmem-aff4 --source devmem -o $R/devmem.aff4
+step auto pmem-aff4 -o $R/auto.aff4 --json
+step rmmod rmmod pmem
+ls /dev/pmem >$R/devpmem-after-rmmod.ls 2>&1
+
+# The /dev/crash source, through the test-only module.
+step insmod_crash insmod /crashdev.ko
+step dd_crash_kcode dd if=/dev/crash of=$R/dd-crash-kcode-page bs=4096 skip=$((ks / 4096)) count=1
+step crash pmem-aff4 --source crash -o $R/crash.aff4 --json
+step rmmod_crash rmmod crashdev
+
+dmesg >$R/dmesg
+off ok

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Host-side helpers for tests/vm/run (standard library only, except `pyaff4-cmp`).
+
+Ranges are printed one per line as "0xSTART 0xEND" (half-open). Every check exits 0 when
+it holds and 1 with a message on stderr when it does not.
+"""
+import json
+import mmap
+import os
+import re
+import socket
+import sys
+import time
+
+PAGE = 4096
+
+
+def die(msg):
+    print(msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def merge(ranges):
+    out = []
+    for s, e in sorted(ranges):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def parse_iomem(path):
+    """(depth, start, end_exclusive, name) for every line of a /proc/iomem copy."""
+    res = []
+    for line in open(path, encoding="utf-8", errors="replace"):
+        m = re.match(r"^( *)([0-9a-fA-F]+)-([0-9a-fA-F]+) : (.*)$", line.rstrip("\n"))
+        if m:
+            res.append((len(m.group(1)) // 2, int(m.group(2), 16), int(m.group(3), 16) + 1, m.group(4)))
+    return res
+
+
+def iomem_ram(path):
+    return merge([(s, e) for d, s, e, n in parse_iomem(path) if d == 0 and n == "System RAM"])
+
+
+def print_ranges(ranges):
+    for s, e in ranges:
+        print(f"{s:#x} {e:#x}")
+
+
+def cmd_iomem_ram(path):
+    rs = iomem_ram(path)
+    if not rs:
+        die(f"{path}: no top-level System RAM")
+    print_ranges(rs)
+
+
+def cmd_iomem_find(path, name):
+    for d, s, e, n in parse_iomem(path):
+        if n == name:
+            print(f"{s:#x} {e:#x}")
+            return
+    die(f"{path}: no resource named {name!r}")
+
+
+def cmd_map_ram(path):
+    doc = json.load(open(path))
+    try:
+        ranges = doc["images"][0]["ranges"]
+    except (KeyError, IndexError, TypeError):
+        die(f"{path}: no images[0].ranges")
+    print_ranges(merge([(r["start"], r["start"] + r["length"]) for r in ranges if r["kind"] != "hole" and r["length"] > 0]))
+
+
+def read_at(path, off, n):
+    with open(path, "rb") as f:
+        f.seek(off)
+        return f.read(n)
+
+
+def first_diff(a, b):
+    for i in range(0, min(len(a), len(b)), PAGE):
+        if a[i:i + PAGE] != b[i:i + PAGE]:
+            for j in range(i, min(i + PAGE, len(a), len(b))):
+                if a[j] != b[j]:
+                    return j
+    return min(len(a), len(b))
+
+
+def cmd_cmp(a, off_a, b, off_b, length):
+    """a[off_a : off_a+len] == b[off_b : off_b+len]; len "all" = the rest of b."""
+    off_a, off_b = int(off_a, 0), int(off_b, 0)
+    if length == "all":
+        length = os.path.getsize(b) - off_b
+    length = int(length)
+    want = read_at(b, off_b, length)
+    if len(want) != length:
+        die(f"{b}: only {len(want)} of {length} bytes at {off_b:#x}")
+    got = read_at(a, off_a, length)
+    if len(got) != length:
+        die(f"{a}: only {len(got)} of {length} bytes at {off_a:#x} (file too short)")
+    if got != want:
+        d = first_diff(got, want)
+        bad = sum(1 for i in range(0, length, PAGE) if got[i:i + PAGE] != want[i:i + PAGE])
+        die(f"{a} at {off_a + d:#x} differs from {b} at {off_b + d:#x} ({bad} of {(length + PAGE - 1) // PAGE} pages differ)")
+    print(f"{length} bytes identical")
+
+
+def cmd_size(path, expected):
+    size, expected = os.path.getsize(path), int(expected, 0)
+    if size != expected:
+        die(f"{path}: {size:#x} bytes, expected {expected:#x}")
+    print(f"{path}: {size:#x} bytes")
+
+
+def cmd_zeros_outside(raw, iomem):
+    """Every byte of raw outside the top-level System RAM of iomem is zero."""
+    ram = iomem_ram(iomem)
+    size = os.path.getsize(raw)
+    gaps, pos = [], 0
+    for s, e in ram:
+        if s > pos:
+            gaps.append((pos, s))
+        pos = max(pos, e)
+    if pos < size:
+        gaps.append((pos, size))
+    for s, e in gaps:
+        cmd_zeros(raw, hex(s), hex(min(e, size)))
+
+
+def marker_page(nonce, k):
+    out = bytearray()
+    for line_no in range(PAGE // 64):
+        s = f"PMEM-AFF4 MARKER {nonce} p{k} l{line_no}".encode()[:63]
+        out += s + b"." * (63 - len(s)) + b"\n"
+    return bytes(out)
+
+
+def marker_pages(listing):
+    pages = []
+    for line in open(listing):
+        m = re.match(r"^page (\d+) (0x[0-9a-f]+)$", line.strip())
+        if m:
+            pages.append((int(m.group(1)), int(m.group(2), 16)))
+    if not pages:
+        die(f"{listing}: no 'page K 0xADDR' lines (marker did not run?)")
+    return pages
+
+
+def cmd_marker_file(nonce, k, out):
+    open(out, "wb").write(marker_page(nonce, int(k)))
+
+
+def cmd_marker_check(raw, nonce, listing):
+    """Every marker page is at its physical address in raw; page 0 is also found by search."""
+    for k, addr in marker_pages(listing):
+        if read_at(raw, addr, PAGE) != marker_page(nonce, k):
+            die(f"{raw}: marker page {k} is not at its physical address {addr:#x}")
+    want = marker_page(nonce, 0)
+    with open(raw, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            die(f"{raw}: empty")
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            hits, pos = [], m.find(want)
+            while pos != -1 and len(hits) < 16:
+                hits.append(pos)
+                pos = m.find(want, pos + 1)
+    aligned = [h for h in hits if h % PAGE == 0]
+    if not aligned:
+        die(f"{raw}: marker page 0 not found at any page-aligned offset (hits: {hits})")
+    print(f"marker pages at their addresses; page 0 found at {', '.join(hex(h) for h in aligned)}")
+
+
+def cmd_zeros(raw, start, end):
+    start, end = int(start, 0), int(end, 0)
+    data = read_at(raw, start, end - start)
+    if len(data) != end - start:
+        die(f"{raw}: too short for {start:#x}-{end:#x}")
+    if data.count(0) != len(data):
+        nz = next(i for i, b in enumerate(data) if b)
+        die(f"{raw}: non-RAM {start:#x}-{end:#x} not all zeros (byte at {start + nz:#x} is {data[nz]:#x})")
+    print(f"{start:#x}-{end:#x} all zeros")
+
+
+def cmd_nonzero(path):
+    data = open(path, "rb").read()
+    if data.count(0) == len(data):
+        die(f"{path}: all zeros")
+    print(f"{path}: has non-zero bytes")
+
+
+def cmd_modules(moddir, *names):
+    """Module files (relative to moddir) to insmod for `names`, dependencies first."""
+    deps = {}
+    for line in open(os.path.join(moddir, "modules.dep")):
+        mod, _, rest = line.partition(":")
+        deps[mod.strip()] = rest.split()
+    by_name = {re.sub(r"\.ko(\..*)?$", "", os.path.basename(m)).replace("-", "_"): m for m in deps}
+    order, seen = [], set()
+
+    def visit(m):
+        if m in seen:
+            return
+        seen.add(m)
+        for d in deps.get(m, []):
+            visit(d)
+        order.append(m)
+
+    for n in names:
+        if n not in by_name:
+            die(f"{moddir}/modules.dep: no module {n} (built in?)")
+        visit(by_name[n])
+    print("\n".join(order))
+
+
+class Qmp:
+    def __init__(self, path, timeout=30):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.buf = b""
+        self.recv()  # greeting
+        self.execute("qmp_capabilities")
+
+    def recv(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("QMP connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def execute(self, cmd, **args):
+        msg = {"execute": cmd}
+        if args:
+            msg["arguments"] = args
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = self.recv()
+            if "return" in r:
+                return r["return"]
+            if "error" in r:
+                raise RuntimeError(f"QMP {cmd}: {r['error']}")
+
+
+def cmd_pmemsave(sock, *specs):
+    """pmemsave ADDR:SIZE:FILE ... with the guest paused for the duration."""
+    q = Qmp(sock)
+    q.execute("stop")
+    try:
+        for spec in specs:
+            addr, size, path = spec.split(":", 2)
+            q.execute("pmemsave", val=int(addr, 0), size=int(size, 0), filename=os.path.abspath(path))
+    finally:
+        q.execute("cont")
+    print(f"pmemsave: {len(specs)} range(s) saved")
+
+
+def cmd_qmp_quit_when_shut_down(sock, timeout):
+    """Waits until the guest has powered off (-no-shutdown keeps qemu alive), then quits."""
+    q = Qmp(sock)
+    deadline = time.time() + float(timeout)
+    while time.time() < deadline:
+        st = q.execute("query-status")
+        if st.get("status") == "shutdown":
+            try:
+                q.execute("quit")
+            except (EOFError, OSError):
+                pass
+            return
+        time.sleep(0.2)
+    die(f"guest did not power off within {timeout}s")
+
+
+def cmd_wait_line(log, pattern, timeout, pid=None):
+    """Prints the first line of `log` matching `pattern`; fails on timeout or if pid dies."""
+    rx = re.compile(pattern)
+    deadline = time.time() + float(timeout)
+    while time.time() < deadline:
+        if os.path.exists(log):
+            for line in open(log, errors="replace"):
+                if rx.search(line):
+                    print(line.strip())
+                    return
+        if pid and not os.path.exists(f"/proc/{pid}"):
+            die(f"qemu (pid {pid}) exited before {pattern!r} appeared in {log}")
+        time.sleep(0.1)
+    die(f"{pattern!r} did not appear in {log} within {timeout}s")
+
+
+def cmd_pyaff4_cmp(container_path, start, ref):
+    """pyaff4 opens the container and reads ref's bytes at start from its memory image."""
+    from pyaff4 import container, rdfvalue  # noqa: needs the oracle venv
+
+    start = int(start, 0)
+    want = open(ref, "rb").read()
+    c = container.Container.openURNtoContainer(rdfvalue.URN.FromFileName(container_path))
+    s = c.image.dataStream
+    s.seek(start)
+    got = s.read(len(want))
+    if got != want:
+        d = first_diff(got, want) if got else 0
+        die(f"pyaff4 reads different bytes from {container_path} at {start + d:#x} (got {len(got)} bytes)")
+    print(f"pyaff4: {len(want)} bytes at {start:#x} identical")
+
+
+COMMANDS = {
+    "iomem-ram": cmd_iomem_ram,
+    "iomem-find": cmd_iomem_find,
+    "map-ram": cmd_map_ram,
+    "cmp": cmd_cmp,
+    "size": cmd_size,
+    "zeros-outside": cmd_zeros_outside,
+    "marker-file": cmd_marker_file,
+    "marker-check": cmd_marker_check,
+    "zeros": cmd_zeros,
+    "nonzero": cmd_nonzero,
+    "modules": cmd_modules,
+    "pmemsave": cmd_pmemsave,
+    "quit-when-shut-down": cmd_qmp_quit_when_shut_down,
+    "wait-line": cmd_wait_line,
+    "pyaff4-cmp": cmd_pyaff4_cmp,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        die(f"usage: vmtool.py {{{'|'.join(COMMANDS)}}} ARGS...")
+    try:
+        COMMANDS[sys.argv[1]](*sys.argv[2:])
+    except TypeError as e:
+        die(f"vmtool.py {sys.argv[1]}: bad arguments ({e})")
+    except (OSError, RuntimeError, EOFError, ValueError) as e:
+        die(f"vmtool.py {sys.argv[1]}: {e}")
