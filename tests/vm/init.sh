@@ -48,6 +48,10 @@ mkdir -p $R
 step() {
 	name=$1
 	shift
+	# Drop the page cache first: it holds earlier results, which would otherwise be
+	# acquired too (and they compress badly).
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
 	t0=$(date +%s)
 	timeout -s KILL 300 "$@" >"$R/$name.out" 2>"$R/$name.err"
 	rc=$?
@@ -70,10 +74,12 @@ cat /sys/kernel/vmcoreinfo >$R/vmcoreinfo 2>&1
 grep -E '^(flags|model name)' /proc/cpuinfo | sort -u >$R/cpuinfo
 grep -o 'la57' /proc/cpuinfo | head -1 >$R/la57
 
-# A few pages with a known pattern, locked in RAM for the rest of the run.
-/bin/marker "$nonce" 4 >$R/marker.txt 2>$R/marker.err &
+# 8192 pages (32 MiB) with a known pattern, locked in RAM for the rest of the run: many
+# pages, so that some land in memory the kernel freed after boot (e.g. the gap between
+# its rodata and data), which sources map in unusual ways.
+/bin/marker "$nonce" 8192 >$R/marker.txt 2>$R/marker.err &
 i=0
-while ! grep -q MARKER-READY $R/marker.txt && [ $i -lt 100 ]; do
+while ! grep -q MARKER-READY $R/marker.txt && [ $i -lt 300 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
@@ -84,7 +90,7 @@ ks=$((0x${kc%-*}))
 ke=$((0x${kc#*-} + 1))
 ram_end=$(grep '^[0-9a-f]*-[0-9a-f]* : System RAM$' /proc/iomem | tail -1 | cut -d' ' -f1)
 ram_end=$((0x${ram_end#*-} + 1))
-markers=$(sed -n 's/^page [0-9]* //p' $R/marker.txt | tr '\n' ' ')
+markers=$(sed -n 's/^page [0-9]* //p' $R/marker.txt | head -4 | tr '\n' ' ')
 # The host pauses the guest and saves these ranges with QMP pmemsave (ground truth).
 say "READY-FOR-PMEMSAVE $(printf '0x%x 0x%x' $ks $ke) $markers"
 

@@ -4,7 +4,7 @@
  * of each page (from /proc/self/pagemap) and then sleeps forever, so that the
  * pages stay resident while memory is acquired.
  *
- * Usage: marker NONCE PAGES
+ * Usage: marker NONCE PAGES   (1..65536)
  * Output: "page K 0xPHYS" per page, then "MARKER-READY".
  *
  * Page K consists of 64 lines of 64 bytes: "PMEM-AFF4 MARKER <nonce> p<K> l<L>"
@@ -43,8 +43,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int pages = atoi(argv[2]);
-	if (pages < 1 || pages > 64) {
-		fprintf(stderr, "marker: PAGES must be 1..64\n");
+	if (pages < 1 || pages > 65536) {
+		fprintf(stderr, "marker: PAGES must be 1..65536\n");
 		return 2;
 	}
 	unsigned char *buf = mmap(NULL, (size_t)pages * PAGE, PROT_READ | PROT_WRITE,

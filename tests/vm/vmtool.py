@@ -154,9 +154,17 @@ def cmd_marker_file(nonce, k, out):
 
 def cmd_marker_check(raw, nonce, listing):
     """Every marker page is at its physical address in raw; page 0 is also found by search."""
-    for k, addr in marker_pages(listing):
-        if read_at(raw, addr, PAGE) != marker_page(nonce, k):
-            die(f"{raw}: marker page {k} is not at its physical address {addr:#x}")
+    pages = marker_pages(listing)
+    bad = []
+    with open(raw, "rb") as f:
+        for k, addr in pages:
+            f.seek(addr)
+            got = f.read(PAGE)
+            want = marker_page(nonce, k)
+            if got != want:
+                bad.append(f"page {k} at {addr:#x} (first wrong byte at +{first_diff(got, want)})")
+    if bad:
+        die(f"{raw}: {len(bad)} of {len(pages)} marker pages are not at their physical addresses: " + "; ".join(bad[:8]))
     want = marker_page(nonce, 0)
     with open(raw, "rb") as f:
         size = os.fstat(f.fileno()).st_size
@@ -170,7 +178,7 @@ def cmd_marker_check(raw, nonce, listing):
     aligned = [h for h in hits if h % PAGE == 0]
     if not aligned:
         die(f"{raw}: marker page 0 not found at any page-aligned offset (hits: {hits})")
-    print(f"marker pages at their addresses; page 0 found at {', '.join(hex(h) for h in aligned)}")
+    print(f"{len(pages)} marker pages at their addresses; page 0 found at {', '.join(hex(h) for h in aligned)}")
 
 
 def cmd_zeros(raw, start, end):
