@@ -99,7 +99,9 @@ pub fn unzip_test(path: &Path) -> bool {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
+    let warnings = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("No errors detected"), "unzip -t: {text}");
+    assert!(!text.contains("warning") && warnings.is_empty(), "unzip -t: {text}{warnings}");
     true
 }
 
