@@ -11,8 +11,11 @@ const HOSTILE: &str = "!$\\:*%?\"<>|\t\r\n\u{1}\u{1f}\u{7f} ]#&'()+,;=@[^`{}~";
 fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
         "[^/\u{0}]{1,12}",
-        proptest::collection::vec(proptest::sample::select(HOSTILE.chars().collect::<Vec<_>>()), 1..8)
-            .prop_map(|c| c.into_iter().collect()),
+        proptest::collection::vec(
+            proptest::sample::select(HOSTILE.chars().collect::<Vec<_>>()),
+            1..8
+        )
+        .prop_map(|c| c.into_iter().collect()),
         "[a-z0-9]{1,4}%[0-9A-Fa-f]{2}[ü€中𝄞]{0,2}",
     ]
 }
@@ -22,7 +25,8 @@ fn is_canonical(m: &str) -> bool {
     let b = m.as_bytes();
     b.iter().enumerate().all(|(i, &c)| match c {
         b'%' => b.get(i + 1..i + 3).is_some_and(|h| {
-            h.iter().all(|d| d.is_ascii_digit() || (b'A'..=b'F').contains(d))
+            h.iter()
+                .all(|d| d.is_ascii_digit() || (b'A'..=b'F').contains(d))
         }),
         c => !b"!$\\:*?\"<>|".contains(&c) && !c.is_ascii_control(),
     })
@@ -75,13 +79,22 @@ proptest! {
 fn producers_names_resolve() {
     // Evimetry: streams under the escaped authority of their own URN.
     assert_eq!(
-        urn_for_member_name("aff4%3A%2F%2Ffcbfdce7-4488-4677-abf6-08bc931e195b/00000000", V),
+        urn_for_member_name(
+            "aff4%3A%2F%2Ffcbfdce7-4488-4677-abf6-08bc931e195b/00000000",
+            V
+        ),
         "aff4://fcbfdce7-4488-4677-abf6-08bc931e195b/00000000"
     );
     // pyaff4 writes lowercase escapes.
-    assert_eq!(urn_for_member_name("aff4%3a%2f%2fs/x%3ay", V), "aff4://s/x:y");
+    assert_eq!(
+        urn_for_member_name("aff4%3a%2f%2fs/x%3ay", V),
+        "aff4://s/x:y"
+    );
     // AFF4-L: leading slash kept, giving a double slash after the volume.
     let urn = urn_for_member_name("/test_images/AFF4-L/dream.txt", V);
     assert_eq!(urn, format!("{V}//test_images/AFF4-L/dream.txt"));
-    assert_eq!(member_name_for_urn(&urn, V), "/test_images/AFF4-L/dream.txt");
+    assert_eq!(
+        member_name_for_urn(&urn, V),
+        "/test_images/AFF4-L/dream.txt"
+    );
 }

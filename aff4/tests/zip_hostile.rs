@@ -45,7 +45,10 @@ fn every_truncation_is_an_error() {
     assert!(ZipArchive::parse(&b).is_ok());
     for cut in 0..b.len() {
         let t = b[..cut].to_vec();
-        assert!(matches!(ZipArchive::parse(&t), Err(Error::Zip(_))), "cut at {cut} parsed");
+        assert!(
+            matches!(ZipArchive::parse(&t), Err(Error::Zip(_))),
+            "cut at {cut} parsed"
+        );
     }
 }
 
@@ -158,7 +161,13 @@ fn zip64_extra_values_are_used_and_bounded() {
     let mut skipped = vec![0x55, 0x54, 5, 0, 1, 2, 3, 4, 5];
     skipped.extend_from_slice(&zip64_extra(1, 1, 0));
     let v = with_zip64_extra(&skipped);
-    assert_eq!(ZipArchive::parse(&v).unwrap().read_member(&v, "m", 10).unwrap(), b"x");
+    assert_eq!(
+        ZipArchive::parse(&v)
+            .unwrap()
+            .read_member(&v, "m", 10)
+            .unwrap(),
+        b"x"
+    );
     let huge_csize = with_zip64_extra(&zip64_extra(1, u64::MAX, 0));
     assert!(zip_error(&huge_csize).contains("run past the end"));
     let huge_lho = with_zip64_extra(&zip64_extra(1, 1, u64::MAX - 10));
@@ -264,7 +273,10 @@ fn deflated_garbage_and_wrong_length() {
     patch(&mut c, cd + 24, &601u32.to_le_bytes());
     let a = ZipArchive::parse(&c).unwrap();
     let e = a.read_member(&c, "d", 1 << 20).unwrap_err().to_string();
-    assert!(e.contains("inflates to 600 bytes but the directory says 601"), "{e}");
+    assert!(
+        e.contains("inflates to 600 bytes but the directory says 601"),
+        "{e}"
+    );
     let mut c = b.clone();
     let data = find(&c, LOCAL) + 31;
     c[data] = 0xFF; // an invalid block type
@@ -276,7 +288,10 @@ fn deflated_garbage_and_wrong_length() {
 fn missing_member_and_stored_limit() {
     let b = small_volume();
     let a = ZipArchive::parse(&b).unwrap();
-    assert!(matches!(a.read_member(&b, "nope", 10), Err(Error::MissingMember(_))));
+    assert!(matches!(
+        a.read_member(&b, "nope", 10),
+        Err(Error::MissingMember(_))
+    ));
     assert!(a.read_member(&b, "m", 299).is_err());
     assert_eq!(a.read_member(&b, "m", 300).unwrap().len(), 300);
 }

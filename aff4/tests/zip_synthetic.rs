@@ -30,17 +30,31 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 
 #[test]
 fn python_plain_zip_with_deflated_member_and_nul_comment() {
-    let Some(b) = python_zip(PY_PLAIN) else { return };
-    assert_eq!(&b[b.len() - 22 - 13..b.len() - 13 - 18], b"PK\x05\x06", "plain EOCD");
+    let Some(b) = python_zip(PY_PLAIN) else {
+        return;
+    };
+    assert_eq!(
+        &b[b.len() - 22 - 13..b.len() - 13 - 18],
+        b"PK\x05\x06",
+        "plain EOCD"
+    );
     let a = parse(&b);
     assert_eq!(a.comment(), "aff4://plain");
     let names: Vec<&str> = a.entries().iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["information.turtle", "data/00000000", "ünïcode name"]);
+    assert_eq!(
+        names,
+        ["information.turtle", "data/00000000", "ünïcode name"]
+    );
     let t = a.entry("information.turtle").unwrap();
     assert_eq!(t.method, Method::Deflated);
     assert!(t.compressed_size < t.size);
     let turtle = a.read_member(&b, "information.turtle", 1 << 20).unwrap();
-    assert_eq!(turtle, "@prefix aff4: <http://aff4.org/Schema#> .\n".repeat(50).as_bytes());
+    assert_eq!(
+        turtle,
+        "@prefix aff4: <http://aff4.org/Schema#> .\n"
+            .repeat(50)
+            .as_bytes()
+    );
     let data = a.read_member(&b, "data/00000000", 1 << 20).unwrap();
     assert_eq!(data, (0..=255u8).collect::<Vec<_>>().repeat(40));
 }
@@ -63,13 +77,24 @@ with open(sys.argv[1], "wb") as f:
 
 #[test]
 fn python_data_descriptors_take_sizes_from_the_directory() {
-    let Some(b) = python_zip(PY_STREAMED) else { return };
-    assert!(b.windows(4).any(|w| w == b"PK\x07\x08"), "python wrote no data descriptor");
+    let Some(b) = python_zip(PY_STREAMED) else {
+        return;
+    };
+    assert!(
+        b.windows(4).any(|w| w == b"PK\x07\x08"),
+        "python wrote no data descriptor"
+    );
     let a = parse(&b);
     assert_eq!(a.comment(), "aff4://streamed");
-    assert_eq!(a.read_member(&b, "big", 1 << 20).unwrap(), b"0123456789".repeat(1000));
+    assert_eq!(
+        a.read_member(&b, "big", 1 << 20).unwrap(),
+        b"0123456789".repeat(1000)
+    );
     assert_eq!(a.read_member(&b, "small", 10).unwrap(), b"abc");
-    assert_eq!(a.read_member(&b, "deflated", 1 << 20).unwrap(), b"zz".repeat(5000));
+    assert_eq!(
+        a.read_member(&b, "deflated", 1 << 20).unwrap(),
+        b"zz".repeat(5000)
+    );
 }
 
 const PY_DUPLICATES: &str = r#"
@@ -84,11 +109,19 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 
 #[test]
 fn duplicate_names_last_directory_entry_wins() {
-    let Some(b) = python_zip(PY_DUPLICATES) else { return };
+    let Some(b) = python_zip(PY_DUPLICATES) else {
+        return;
+    };
     let a = parse(&b);
     assert_eq!(a.entries().len(), 2);
-    assert_eq!(a.read_member(&b, "information.turtle", 100).unwrap(), b"new turtle");
-    assert_eq!(a.entry("information.turtle").unwrap().method, Method::Deflated);
+    assert_eq!(
+        a.read_member(&b, "information.turtle", 100).unwrap(),
+        b"new turtle"
+    );
+    assert_eq!(
+        a.entry("information.turtle").unwrap().method,
+        Method::Deflated
+    );
 }
 
 fn our_volume(comment: &str, members: &[(&str, &[u8])]) -> Vec<u8> {
@@ -111,7 +144,9 @@ fn prefixed_zip64_volume_resolves_through_the_global_offset() {
 
 #[test]
 fn prefixed_plain_zip_resolves_through_the_global_offset() {
-    let Some(zip) = python_zip(PY_PLAIN) else { return };
+    let Some(zip) = python_zip(PY_PLAIN) else {
+        return;
+    };
     let mut b = vec![0x5a; 12345];
     b.extend_from_slice(&zip);
     let a = parse(&b);
@@ -120,7 +155,9 @@ fn prefixed_plain_zip_resolves_through_the_global_offset() {
 
 #[test]
 fn appended_zips_the_last_end_record_wins() {
-    let Some(py) = python_zip(PY_PLAIN) else { return };
+    let Some(py) = python_zip(PY_PLAIN) else {
+        return;
+    };
     // python zip, then our ZIP64 volume appended (offsets relative to its own start).
     let mut b = py.clone();
     b.extend_from_slice(&our_volume("aff4://second", &[("new", b"new data")]));
@@ -149,8 +186,8 @@ fn appended_zips_the_last_end_record_wins() {
 #[test]
 fn zip_crate_plain_eocd_archive() {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let stored = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     let deflated = stored.compression_method(zip::CompressionMethod::Deflated);
     w.start_file("stored", stored).unwrap();
     w.write_all(b"plain stored member").unwrap();
@@ -160,9 +197,15 @@ fn zip_crate_plain_eocd_archive() {
     let b = w.finish().unwrap().into_inner();
     let a = parse(&b);
     assert_eq!(a.comment(), "aff4://crate");
-    assert_eq!(a.read_member(&b, "stored", 100).unwrap(), b"plain stored member");
+    assert_eq!(
+        a.read_member(&b, "stored", 100).unwrap(),
+        b"plain stored member"
+    );
     assert_eq!(a.entry("deflated").unwrap().method, Method::Deflated);
-    assert_eq!(a.read_member(&b, "deflated", 1 << 20).unwrap(), b"compress me ".repeat(300));
+    assert_eq!(
+        a.read_member(&b, "deflated", 1 << 20).unwrap(),
+        b"compress me ".repeat(300)
+    );
 }
 
 #[test]

@@ -45,10 +45,18 @@ fn check_ours(bytes: &Vec<u8>, members: &BTreeMap<String, (How, Vec<u8>)>, comme
     assert_eq!(a.entries().len(), members.len());
     for (name, (how, data)) in members {
         let e = a.entry(name).unwrap();
-        let method = if matches!(how, How::Deflated) { Method::Deflated } else { Method::Stored };
+        let method = if matches!(how, How::Deflated) {
+            Method::Deflated
+        } else {
+            Method::Stored
+        };
         assert_eq!(e.method, method);
         assert_eq!(e.crc32, crc32fast::hash(data));
-        assert_eq!(&a.read_member(bytes, name, 1 << 24).unwrap(), data, "{name}");
+        assert_eq!(
+            &a.read_member(bytes, name, 1 << 24).unwrap(),
+            data,
+            "{name}"
+        );
     }
 }
 
@@ -65,7 +73,9 @@ fn check_zip_crate(bytes: &[u8], members: &BTreeMap<String, (How, Vec<u8>)>, com
 }
 
 fn check_python(path: &Path, members: &BTreeMap<String, (How, Vec<u8>)>, comment: &str) {
-    let Some((py_comment, py)) = zip_util::python_members(path) else { return };
+    let Some((py_comment, py)) = zip_util::python_members(path) else {
+        return;
+    };
     assert_eq!(py_comment, comment.as_bytes());
     assert_eq!(py.len(), members.len());
     for m in py {
@@ -113,12 +123,21 @@ proptest! {
 #[test]
 fn empty_members_compressible_data_and_an_empty_volume() {
     let mut m = BTreeMap::new();
-    m.insert("container.description".to_string(), (How::Stored, b"aff4://v".to_vec()));
+    m.insert(
+        "container.description".to_string(),
+        (How::Stored, b"aff4://v".to_vec()),
+    );
     m.insert("empty-stored".to_string(), (How::Stored, vec![]));
     m.insert("empty-deflated".to_string(), (How::Deflated, vec![]));
     m.insert("empty-streamed".to_string(), (How::Streamed, vec![]));
-    m.insert("information.turtle".to_string(), (How::Deflated, b"<a> <b> <c> .\n".repeat(999)));
-    m.insert("v/data/00000000".to_string(), (How::Streamed, vec![0xAB; 100_000]));
+    m.insert(
+        "information.turtle".to_string(),
+        (How::Deflated, b"<a> <b> <c> .\n".repeat(999)),
+    );
+    m.insert(
+        "v/data/00000000".to_string(),
+        (How::Streamed, vec![0xAB; 100_000]),
+    );
     check_all(build(&m, "aff4://v"), &m, "aff4://v");
     let empty = ZipWriter::new(Vec::new()).finish("aff4://empty").unwrap();
     assert_eq!(ZipArchive::parse(&empty).unwrap().entries().len(), 0);
@@ -136,7 +155,10 @@ fn more_than_65535_members_counts_saturate_in_the_eocd() {
     assert_eq!(&b[eocd + 8..eocd + 12], &[0xFF; 4]);
     let a = ZipArchive::parse(&b).unwrap();
     assert_eq!(a.entries().len(), 70_000);
-    assert_eq!(a.read_member(&b, "00069999", 4).unwrap(), 69_999u32.to_le_bytes());
+    assert_eq!(
+        a.read_member(&b, "00069999", 4).unwrap(),
+        69_999u32.to_le_bytes()
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("many.zip");
     std::fs::write(&path, &b).unwrap();
@@ -170,11 +192,17 @@ fn members_past_4_gib_get_all_three_zip64_values() {
     f.seek(SeekFrom::Start(AT)).unwrap();
     let mut z = ZipWriter::new_at(std::io::BufWriter::new(f), AT);
     z.add_stored("stored", b"stored past 4 GiB").unwrap();
-    z.add_deflated("deflated", &b"deflated past 4 GiB ".repeat(50)).unwrap();
+    z.add_deflated("deflated", &b"deflated past 4 GiB ".repeat(50))
+        .unwrap();
     let mut m = z.start_stored("streamed").unwrap();
     m.write_all(b"streamed past 4 GiB").unwrap();
     m.finish().unwrap();
-    z.finish("aff4://sparse").unwrap().into_inner().unwrap().sync_all().unwrap();
+    z.finish("aff4://sparse")
+        .unwrap()
+        .into_inner()
+        .unwrap()
+        .sync_all()
+        .unwrap();
 
     let file = std::fs::File::open(&path).unwrap();
     let a = ZipArchive::parse(&file).unwrap();
@@ -182,8 +210,14 @@ fn members_past_4_gib_get_all_three_zip64_values() {
     for e in a.entries() {
         assert!(e.data_offset > AT, "{}", e.name);
     }
-    assert_eq!(a.read_member(&file, "stored", 100).unwrap(), b"stored past 4 GiB");
-    assert_eq!(a.read_member(&file, "streamed", 100).unwrap(), b"streamed past 4 GiB");
+    assert_eq!(
+        a.read_member(&file, "stored", 100).unwrap(),
+        b"stored past 4 GiB"
+    );
+    assert_eq!(
+        a.read_member(&file, "streamed", 100).unwrap(),
+        b"streamed past 4 GiB"
+    );
     assert_eq!(
         a.read_member(&file, "deflated", 10_000).unwrap(),
         b"deflated past 4 GiB ".repeat(50)
@@ -205,10 +239,18 @@ fn members_past_4_gib_get_all_three_zip64_values() {
     assert_eq!(u64::from_le_bytes(extra[20..28].try_into().unwrap()), AT);
 
     let mut expected = BTreeMap::new();
-    expected.insert("stored".to_string(), (How::Stored, b"stored past 4 GiB".to_vec()));
-    expected.insert("streamed".to_string(), (How::Streamed, b"streamed past 4 GiB".to_vec()));
-    expected
-        .insert("deflated".to_string(), (How::Deflated, b"deflated past 4 GiB ".repeat(50)));
+    expected.insert(
+        "stored".to_string(),
+        (How::Stored, b"stored past 4 GiB".to_vec()),
+    );
+    expected.insert(
+        "streamed".to_string(),
+        (How::Streamed, b"streamed past 4 GiB".to_vec()),
+    );
+    expected.insert(
+        "deflated".to_string(),
+        (How::Deflated, b"deflated past 4 GiB ".repeat(50)),
+    );
     check_python(&path, &expected, "aff4://sparse");
     zip_util::unzip_test(&path);
 }

@@ -1,6 +1,7 @@
 //! On-disk ZIP records: signatures, fixed sizes and bounds-checked little-endian fields
 //! (APPNOTE.TXT §4.3; AFF4-FORMAT.md §1).
 
+use super::read::Method;
 use crate::{Error, Result};
 
 /// Local file header signature `PK\x03\x04`.
@@ -89,6 +90,82 @@ impl<'a, 'w> Fields<'a, 'w> {
     pub(crate) fn u64(&self, at: usize) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array(at)?))
     }
+}
+
+/// One central-directory entry before its local header is checked.
+pub(crate) struct CdRecord<'a> {
+    pub(crate) name_bytes: &'a [u8],
+    pub(crate) method: Method,
+    pub(crate) crc32: u32,
+    pub(crate) compressed_size: u64,
+    pub(crate) size: u64,
+    pub(crate) local_offset: u64,
+}
+
+/// Parses the CD entry at `at`; returns it and the offset of the next one.
+pub(crate) fn parse_cd_entry(cd: &[u8], at: usize, index: u64) -> Result<(CdRecord<'_>, usize)> {
+    let what = format!("central directory entry {index}");
+    let f = Fields::new(cd, &what);
+    if f.u32(at)? != CD_SIG {
+        return Err(zip_err(format!(
+            "{what}: bad signature at directory offset {at}"
+        )));
+    }
+    let name_len = usize::from(f.u16(at + 28)?);
+    let extra_len = usize::from(f.u16(at + 30)?);
+    let comment_len = usize::from(f.u16(at + 32)?);
+    let name_bytes = f.bytes(at + CD_LEN, name_len)?;
+    let method = match f.u16(at + 10)? {
+        METHOD_STORED => Method::Stored,
+        METHOD_DEFLATED => Method::Deflated,
+        m => {
+            let name = String::from_utf8_lossy(name_bytes);
+            return Err(zip_err(format!(
+                "member {name:?}: unsupported compression method {m}"
+            )));
+        }
+    };
+    let mut rec = CdRecord {
+        name_bytes,
+        method,
+        crc32: f.u32(at + 16)?,
+        compressed_size: u64::from(f.u32(at + 20)?),
+        size: u64::from(f.u32(at + 24)?),
+        local_offset: u64::from(f.u32(at + 42)?),
+    };
+    let extra = f.bytes(at + CD_LEN + name_len, extra_len)?;
+    apply_zip64_extra(extra, &mut rec, &what)?;
+    let next = at + CD_LEN + name_len + extra_len + comment_len;
+    Ok((rec, next))
+}
+
+/// Replaces the 32-bit values that are 0xFFFFFFFF by the u64 values of the ZIP64 extra
+/// field (id 1), in the order usize, csize, local offset; other extra ids are skipped.
+fn apply_zip64_extra(extra: &[u8], rec: &mut CdRecord<'_>, what: &str) -> Result<()> {
+    let what = format!("{what} extra field");
+    let f = Fields::new(extra, &what);
+    let mut at = 0usize;
+    while at + 4 <= extra.len() {
+        let id = f.u16(at)?;
+        let len = usize::from(f.u16(at + 2)?);
+        let body = Fields::new(f.bytes(at + 4, len)?, &what);
+        if id == ZIP64_EXTRA_ID {
+            let mut o = 0usize;
+            for v in [
+                &mut rec.size,
+                &mut rec.compressed_size,
+                &mut rec.local_offset,
+            ] {
+                if *v == u64::from(SATURATED32) {
+                    *v = body.u64(o)?;
+                    o += 8;
+                }
+            }
+            return Ok(());
+        }
+        at += 4 + len;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -57,16 +57,6 @@ struct Directory {
     end: u64,
 }
 
-/// One central-directory entry before its local header is checked.
-struct CdRecord<'a> {
-    name_bytes: &'a [u8],
-    method: Method,
-    crc32: u32,
-    compressed_size: u64,
-    size: u64,
-    local_offset: u64,
-}
-
 fn read_vec(src: &dyn ReadAt, offset: u64, len: u64, what: &str) -> Result<Vec<u8>> {
     let len = usize::try_from(len).map_err(|_| zip_err(format!("{what}: {len} bytes")))?;
     let mut v = vec![0u8; len];
@@ -294,7 +284,7 @@ fn global_offset(dir: &Directory) -> Result<u64> {
     if dir
         .entries
         .checked_mul(CD_LEN as u64)
-        .is_none_or(|min| min > dir.size)
+        .map_or(true, |min| min > dir.size)
     {
         return Err(zip_err(format!(
             "central directory claims {} entries but has only {} bytes",
@@ -302,72 +292,6 @@ fn global_offset(dir: &Directory) -> Result<u64> {
         )));
     }
     Ok(base)
-}
-
-/// Parses the CD entry at `at`; returns it and the offset of the next one.
-fn parse_cd_entry(cd: &[u8], at: usize, index: u64) -> Result<(CdRecord<'_>, usize)> {
-    let what = format!("central directory entry {index}");
-    let f = Fields::new(cd, &what);
-    if f.u32(at)? != CD_SIG {
-        return Err(zip_err(format!(
-            "{what}: bad signature at directory offset {at}"
-        )));
-    }
-    let name_len = usize::from(f.u16(at + 28)?);
-    let extra_len = usize::from(f.u16(at + 30)?);
-    let comment_len = usize::from(f.u16(at + 32)?);
-    let name_bytes = f.bytes(at + CD_LEN, name_len)?;
-    let method = match f.u16(at + 10)? {
-        METHOD_STORED => Method::Stored,
-        METHOD_DEFLATED => Method::Deflated,
-        m => {
-            let name = String::from_utf8_lossy(name_bytes);
-            return Err(zip_err(format!(
-                "member {name:?}: unsupported compression method {m}"
-            )));
-        }
-    };
-    let mut rec = CdRecord {
-        name_bytes,
-        method,
-        crc32: f.u32(at + 16)?,
-        compressed_size: u64::from(f.u32(at + 20)?),
-        size: u64::from(f.u32(at + 24)?),
-        local_offset: u64::from(f.u32(at + 42)?),
-    };
-    let extra = f.bytes(at + CD_LEN + name_len, extra_len)?;
-    apply_zip64_extra(extra, &mut rec, &what)?;
-    let next = at + CD_LEN + name_len + extra_len + comment_len;
-    Ok((rec, next))
-}
-
-/// Replaces the 32-bit values that are 0xFFFFFFFF by the u64 values of the ZIP64 extra
-/// field (id 1), in the order usize, csize, local offset; other extra ids are skipped.
-fn apply_zip64_extra(extra: &[u8], rec: &mut CdRecord<'_>, what: &str) -> Result<()> {
-    let what = format!("{what} extra field");
-    let f = Fields::new(extra, &what);
-    let mut at = 0usize;
-    while at + 4 <= extra.len() {
-        let id = f.u16(at)?;
-        let len = usize::from(f.u16(at + 2)?);
-        let body = Fields::new(f.bytes(at + 4, len)?, &what);
-        if id == ZIP64_EXTRA_ID {
-            let mut o = 0usize;
-            for v in [
-                &mut rec.size,
-                &mut rec.compressed_size,
-                &mut rec.local_offset,
-            ] {
-                if *v == u64::from(SATURATED32) {
-                    *v = body.u64(o)?;
-                    o += 8;
-                }
-            }
-            return Ok(());
-        }
-        at += 4 + len;
-    }
-    Ok(())
 }
 
 /// Reads the local header of `rec` and returns the absolute offset of its data, after
@@ -411,7 +335,7 @@ fn data_offset(
     let data = local_name + name_len + extra_len;
     if data
         .checked_add(rec.compressed_size)
-        .is_none_or(|end| end > file_len)
+        .map_or(true, |end| end > file_len)
     {
         return Err(zip_err(format!(
             "member {name:?}: {} bytes at offset {data} run past the end of the file",

@@ -96,7 +96,7 @@ fn local_header(name: &str, method: u16, crc: u32, sizes: Option<(u64, u64)>) ->
         Error::InvalidArgument(format!("member name of {} bytes is too long", name.len()))
     })?;
     let max = u64::from(SATURATED32);
-    let big = sizes.is_none_or(|(c, u)| c >= max || u >= max);
+    let big = sizes.map_or(true, |(c, u)| c >= max || u >= max);
     let flags = FLAG_UTF8 | if sizes.is_none() { FLAG_DESCRIPTOR } else { 0 };
     let (csize, usize) = sizes.unwrap_or((0, 0));
     let mut h = Vec::with_capacity(LOCAL_LEN as usize + name.len() + 20);

@@ -7,14 +7,18 @@ use std::process::Command;
 
 /// Whether we run in CI, where a missing oracle is a failure, not a skip.
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// The path of the executable `name` on `PATH`, or `None` after printing why the test is
 /// skipped (panics in CI).
 pub fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
     });
     if found.is_none() {
         let msg = format!("oracle missing: `{name}` is not on PATH (apt-get install {name})");
@@ -57,7 +61,12 @@ for name, i in seen.items():
 /// asserts `testzip()` finds no bad CRC. `None` when python3 is absent outside CI.
 pub fn python_members(path: &Path) -> Option<(Vec<u8>, Vec<PyMember>)> {
     let py = tool("python3")?;
-    let out = Command::new(py).arg("-c").arg(PY_LIST).arg(path).output().unwrap();
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(PY_LIST)
+        .arg(path)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -88,7 +97,9 @@ pub fn python_members(path: &Path) -> Option<(Vec<u8>, Vec<PyMember>)> {
 /// Runs `unzip -t` on `path` and asserts it reports no errors. Returns `false` (after a
 /// SKIP message) when unzip is absent outside CI.
 pub fn unzip_test(path: &Path) -> bool {
-    let Some(unzip) = tool("unzip") else { return false };
+    let Some(unzip) = tool("unzip") else {
+        return false;
+    };
     let out = Command::new(unzip).arg("-t").arg(path).output().unwrap();
     assert!(
         out.status.success(),
@@ -101,14 +112,24 @@ pub fn unzip_test(path: &Path) -> bool {
     let text = String::from_utf8_lossy(&out.stdout);
     let warnings = String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("No errors detected"), "unzip -t: {text}");
-    assert!(!text.contains("warning") && warnings.is_empty(), "unzip -t: {text}{warnings}");
+    assert!(
+        !text.contains("warning") && warnings.is_empty(),
+        "unzip -t: {text}{warnings}"
+    );
     true
 }
 
 /// Runs a Python snippet with `sys.argv[1] = arg`; returns whether python3 was present.
 pub fn run_python(script: &str, arg: &Path) -> bool {
-    let Some(py) = tool("python3") else { return false };
-    let out = Command::new(py).arg("-c").arg(script).arg(arg).output().unwrap();
+    let Some(py) = tool("python3") else {
+        return false;
+    };
+    let out = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .arg(arg)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "python failed: {}{}",
@@ -125,7 +146,9 @@ pub fn hex(b: &[u8]) -> String {
 
 /// Bytes of the hex string `s`.
 pub fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
 }
 
 /// SHA-256 hex of `b`, as Python prints it.
@@ -136,12 +159,16 @@ pub fn sha256_hex(b: &[u8]) -> String {
 
 /// The offset of the last occurrence of `needle` in `hay`.
 pub fn rfind(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).rposition(|w| w == needle).expect("signature present")
+    hay.windows(needle.len())
+        .rposition(|w| w == needle)
+        .expect("signature present")
 }
 
 /// The offset of the first occurrence of `needle` in `hay`.
 pub fn find(hay: &[u8], needle: &[u8]) -> usize {
-    hay.windows(needle.len()).position(|w| w == needle).expect("signature present")
+    hay.windows(needle.len())
+        .position(|w| w == needle)
+        .expect("signature present")
 }
 
 /// Overwrites `b[at..]` with the little-endian bytes of `v`.
