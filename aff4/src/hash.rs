@@ -38,8 +38,13 @@ impl HashAlgo {
         })
     }
     /// The datatype IRI we write.
-    /// BLAKE2b is written as `aff4:Blake2b`, the spelling pyaff4 0.34 parses (the
-    /// standard's `blake2b` is accepted on read).
+    ///
+    /// BLAKE2b is written as `http://aff4.org/Schema#Blake2b`: pyaff4 0.34 knows only
+    /// that spelling (its `lexicon.HASH_BLAKE2B`, the `Blake2bHash` value class and the
+    /// datatype table of its RDF value registry all use the capital B), so a literal
+    /// typed `aff4:blake2b` is not a hash to it. The standard's and c-aff4's lowercase
+    /// `blake2b` is accepted on read (see [`HashAlgo::from_datatype`]). Block-hash member
+    /// and subject names use the lowercase [`HashAlgo::name`] in both libraries.
     pub fn datatype(self) -> &'static str {
         match self {
             HashAlgo::Md5 => "http://aff4.org/Schema#MD5",
@@ -127,6 +132,17 @@ impl Hasher {
             Inner::Sha256(h) => h.finalize().to_vec(),
             Inner::Sha512(h) => h.finalize().to_vec(),
             Inner::Blake2b(h) => h.finalize().to_vec(),
+        }
+    }
+    /// Appends the digest to `out` (no allocation beyond growing `out`).
+    pub fn finish_into(self, out: &mut Vec<u8>) {
+        use sha2::Digest;
+        match self.0 {
+            Inner::Md5(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Sha1(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Sha256(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Sha512(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Blake2b(h) => out.extend_from_slice(&h.finalize()),
         }
     }
     /// The algorithm.
