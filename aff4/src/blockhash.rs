@@ -30,9 +30,10 @@
 //!    `<stream>/%08d.blockHash.<algo>` of bevy `b`, at byte offset
 //!    `chunk * digest_len` — the **global** chunk number, not the chunk's index inside
 //!    the bevy. For bevy 0 both are the same. For bevy `b >= 1` a standard member (the
-//!    bevy's own digests, `chunksInSegment * digest_len` bytes) is read past its end:
-//!    the read returns nothing and the first chunk of bevy 1 is reported invalid (with
-//!    the default listener: an exception, so validation stops).
+//!    bevy's own digests, `chunksInSegment * digest_len` bytes) is read past its end,
+//!    and for a stored ZIP member pyaff4 then asks Python for a negative read length:
+//!    validation dies with `ValueError` at the first chunk of bevy 1 (checked by
+//!    `tests/blockhash_pyaff4.rs` on a two-bevy re-layout of the AllHashes reference).
 //! 4. Map segment hashes, each only if the Map carries the predicate: `mapIdxHash` =
 //!    H(`<map>/idx`), `mapPointHash` = H(`<map>/map`), `mapPathHash` = H(`<map>/mapPath`),
 //!    `mapHash` = H(map || idx || mapPath-if-the-member-exists), H being the value's
@@ -64,7 +65,8 @@
 //! Several single-bevy ImageStreams under one Map do not work either: each stream's
 //! recomputed blockMapHash is compared with the Map's one stored value. So no layout
 //! that is standard-correct and linear in size makes pyaff4 0.34 report every block
-//! hash of a multi-bevy stream valid.
+//! hash of a multi-bevy stream valid. (The "digests at both offsets" layout does
+//! validate, as the same test shows; it is only its size that rules it out.)
 //!
 //! # Recommended placement (keeps `pyaff4` validation green)
 //!

@@ -32,7 +32,10 @@ fn members(path: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The text of the turtle block of `subject` (from its line to the blank line after it).
 fn block<'a>(turtle: &'a str, subject: &str) -> &'a str {
     let head = format!("\n<{subject}>");
-    let start = turtle.find(&head).unwrap_or_else(|| panic!("no subject {subject}")) + 1;
+    let start = turtle
+        .find(&head)
+        .unwrap_or_else(|| panic!("no subject {subject}"))
+        + 1;
     let rest = &turtle[start..];
     let end = rest.find("\n\n").unwrap_or(rest.len());
     &rest[..end]
@@ -70,7 +73,10 @@ fn member_to_urn(member: &str) -> String {
 
 /// The decompressed, trimmed chunks of the single-bevy stream with member prefix `s`.
 fn chunks(m: &BTreeMap<String, Vec<u8>>, s: &str, stream_block: &str) -> Vec<Vec<u8>> {
-    let chunk_size: usize = literal(stream_block, "aff4:chunkSize").unwrap().parse().unwrap();
+    let chunk_size: usize = literal(stream_block, "aff4:chunkSize")
+        .unwrap()
+        .parse()
+        .unwrap();
     let size: usize = literal(stream_block, "aff4:size").unwrap().parse().unwrap();
     let at = stream_block.find("aff4:compressionMethod").unwrap();
     let iri = &stream_block[at..];
@@ -141,7 +147,11 @@ fn check_reference(rel: &str) -> Option<Vec<HashAlgo>> {
         assert_eq!(stored[0].1, "SHA512");
         let member = &m[&block_hash_member_name(&s_member, 0, algo)];
         assert_eq!(member.len(), chunks.len() * algo.digest_len());
-        for (i, (c, d)) in chunks.iter().zip(member.chunks_exact(algo.digest_len())).enumerate() {
+        for (i, (c, d)) in chunks
+            .iter()
+            .zip(member.chunks_exact(algo.digest_len()))
+            .enumerate()
+        {
             assert_eq!(algo.digest(c), d, "{rel}: {algo:?} block {i}");
         }
         assert_eq!(to_hex(&HashAlgo::Sha512.digest(member)), stored[0].0);
@@ -164,7 +174,10 @@ fn check_reference(rel: &str) -> Option<Vec<HashAlgo>> {
         &m[&format!("{map_member}/idx")],
         path_member.map(Vec::as_slice),
     );
-    assert_eq!(to_hex(&mh.map_point), literal(mb, "aff4:mapPointHash").unwrap());
+    assert_eq!(
+        to_hex(&mh.map_point),
+        literal(mb, "aff4:mapPointHash").unwrap()
+    );
     assert_eq!(to_hex(&mh.map_idx), literal(mb, "aff4:mapIdxHash").unwrap());
     assert_eq!(
         mh.map_path.as_deref().map(to_hex).as_deref(),
@@ -182,7 +195,10 @@ fn check_reference(rel: &str) -> Option<Vec<HashAlgo>> {
 fn literal_line<'a>(block: &'a str, predicate: &str) -> &'a str {
     let at = block.find(&format!("{predicate} ")).unwrap();
     let rest = &block[at..];
-    let end = rest.find(" ;\n").or_else(|| rest.find(" .")).unwrap_or(rest.len());
+    let end = rest
+        .find(" ;\n")
+        .or_else(|| rest.find(" ."))
+        .unwrap_or(rest.len());
     &rest[..end]
 }
 
