@@ -414,11 +414,19 @@ impl VolumeSet {
             .map(|s| s.to_string())
     }
 
-    fn is_logical(&self, s: &str) -> bool {
+    /// A logical file: AFF4-L `aff4:FileImage`, anything with an original file name,
+    /// or c-aff4's `-i` files (an `aff4:Image` stored as a plain member, with no data
+    /// stream and no map or ImageStream type).
+    pub fn is_logical(&self, s: &str) -> bool {
         let g = self.graph();
         g.has_type(s, lx::FILE_IMAGE)
             || g.object(s, lx::ORIGINAL_FILE_NAME).is_some()
             || g.object(s, lx::ORIGINAL_FILENAME_CAFF4).is_some()
+            || (is_image_type(g, s)
+                && data_stream(g, s).is_none()
+                && !is_map(g, s)
+                && !is_image_stream(g, s)
+                && self.res.member_by_urn(s).is_some())
     }
 
     /// The Map behind an image (following aff4:dataStream), or the image itself if it is
