@@ -264,7 +264,7 @@ fn hash_stream(set: &VolumeSet, urn: &str, algos: &[HashAlgo]) -> Result<Vec<(Ha
     loop {
         let n = s
             .read(&mut buf)
-            .map_err(|e| Error::io(format!("reading {urn}"), e))?;
+            .map_err(|e| crate::volume::stream_error(e, &format!("reading {urn}")))?;
         let Some(data) = buf.get(..n).filter(|d| !d.is_empty()) else {
             break;
         };
@@ -831,8 +831,9 @@ fn walk_chunks(
             let pos = (first + c) * info.chunk_size;
             let len = info.chunk_size.min(info.size - pos) as usize;
             let chunk = buf.get_mut(..len).unwrap_or_default();
-            s.read_exact(chunk)
-                .map_err(|e| Error::io(format!("reading chunk {} of {stream}", first + c), e))?;
+            s.read_exact(chunk).map_err(|e| {
+                crate::volume::stream_error(e, &format!("reading chunk {} of {stream}", first + c))
+            })?;
             for ((a, t), d) in algos.iter().zip(tallies.iter_mut()).zip(&digests) {
                 let n = a.digest_len();
                 let at = c as usize * n;

@@ -61,6 +61,23 @@ pub trait Stream: Read + Seek + Send {
     fn urn(&self) -> &str;
 }
 
+/// Recovers the typed [`Error`] a [`Stream`] wrapped in the `std::io::Error` its
+/// `Read` impl must return; other I/O errors become [`Error::Io`] with `context`.
+pub fn stream_error(e: std::io::Error, context: &str) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        if let Some(inner) = e.into_inner() {
+            if let Ok(typed) = inner.downcast::<Error>() {
+                return *typed;
+            }
+        }
+        return Error::Io {
+            context: context.to_string(),
+            source: std::io::Error::other("unrecoverable stream error"),
+        };
+    }
+    Error::io(context, e)
+}
+
 /// New position for a seek within a stream of `size` bytes.
 pub(crate) fn seek_to(cur: u64, size: u64, pos: SeekFrom) -> std::io::Result<u64> {
     let new = match pos {
@@ -272,6 +289,16 @@ fn volume_urn(archive: &ZipArchive, src: &dyn ReadAt, path: &Path) -> Result<Str
     )))
 }
 
+/// Parses turtle, turning a panic inside the parser (sophia 0.10 asserts on some
+/// malformed IRIs, e.g. one holding U+FFFD from invalid UTF-8) into [`Error::Rdf`].
+fn parse_turtle_guarded(text: &str, base: &str) -> Result<Graph> {
+    std::panic::catch_unwind(|| crate::rdf::parse_turtle(text, Some(base))).unwrap_or_else(|_| {
+        Err(Error::Rdf(
+            "the Turtle parser rejected malformed input".into(),
+        ))
+    })
+}
+
 fn read_turtle(v: &Volume) -> Result<String> {
     match v.archive.read_member(
         v.src.as_ref(),
@@ -342,7 +369,7 @@ impl VolumeSet {
             if v.dialect != Dialect::Standard && text.contains(lx::AFF4_LEGACY) {
                 v.dialect = Dialect::LegacyEvimetry;
             }
-            let g = crate::rdf::parse_turtle(&text, Some(&v.urn)).map_err(|e| {
+            let g = parse_turtle_guarded(&text, &v.urn).map_err(|e| {
                 Error::Rdf(format!("{}: information.turtle: {e}", v.path.display()))
             })?;
             graph.extend(&g);
