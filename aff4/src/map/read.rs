@@ -292,11 +292,12 @@ impl MapReader {
             if Symbolic::from_iri(t).is_some() {
                 continue;
             }
-            if !streams.contains_key(&e.target_id) {
-                let s = crate::volume::open_stream(&res, t, chain)?;
-                streams.insert(e.target_id, s);
-            }
-            let size = streams.get(&e.target_id).map_or(0, |s| s.size());
+            let size = match streams.entry(e.target_id) {
+                std::collections::hash_map::Entry::Occupied(o) => o.get().size(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(crate::volume::open_stream(&res, t, chain)?).size()
+                }
+            };
             if e.target_offset + e.length > size {
                 return Err(Error::corrupt(
                     &map.urn,
@@ -410,6 +411,57 @@ mod tests {
         let bytes: Vec<u8> = [a, b].iter().flat_map(|e| e.to_bytes()).collect();
         assert!(parse_map_entries(&bytes, false, "m").is_err());
         assert!(parse_map_entries(&bytes[..27], false, "m").is_err());
+    }
+
+    #[test]
+    fn idx_lines_keep_their_ids() {
+        assert_eq!(parse_idx(b"a\r\nb\n"), ["a", "b"]);
+        assert_eq!(parse_idx(b"a\n\nc\n\n"), ["a", "", "c"]);
+        assert_eq!(parse_idx(b"a"), ["a"]);
+        assert!(parse_idx(b"").is_empty());
+        let e = MapEntry {
+            mapped: 0,
+            length: 1,
+            target_offset: 0,
+            target_id: 1,
+        };
+        assert!(check_targets(&[e], &parse_idx(b"a\n\nc"), "m").is_err());
+        assert!(check_targets(&[e], &parse_idx(b"a\nb"), "m").is_ok());
+    }
+
+    #[test]
+    fn rekall_layout_swaps_length_and_target_offset() {
+        let e = MapEntry {
+            mapped: 1,
+            length: 2,
+            target_offset: 3,
+            target_id: 0,
+        };
+        let parsed = parse_map_entries(&e.to_bytes(), true, "m").unwrap();
+        assert_eq!((parsed[0].length, parsed[0].target_offset), (3, 2));
+    }
+
+    #[test]
+    fn overflowing_entries_are_rejected() {
+        let e = MapEntry {
+            mapped: u64::MAX - 1,
+            length: 10,
+            target_offset: 0,
+            target_id: 0,
+        };
+        assert!(parse_map_entries(&e.to_bytes(), false, "m").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_map_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(v) = parse_map_entries(&b, false, "m") {
+                for w in v.windows(2) {
+                    prop_assert!(w[0].mapped + w[0].length <= w[1].mapped);
+                }
+            }
+            let _ = parse_idx(&b);
+        }
     }
 
     proptest! {

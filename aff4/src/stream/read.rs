@@ -125,9 +125,10 @@ pub fn check_index(
                 ),
             ));
         }
-        if e.offset
+        if !e
+            .offset
             .checked_add(e.length)
-            .is_none_or(|end| end > bevy_len)
+            .is_some_and(|end| end <= bevy_len)
         {
             return Err(Error::corrupt(
                 urn,
@@ -243,7 +244,7 @@ impl ImageStreamReader {
                 .res
                 .read_member_range(&bevy_urn, e.offset, &mut self.scratch);
         }
-        if self.inflated_bevy.as_ref().is_none_or(|(b, _)| *b != bevy) {
+        if !self.inflated_bevy.as_ref().is_some_and(|(b, _)| *b == bevy) {
             let limit = self.info.chunks_in_segment * max_stored_chunk(self.info.chunk_size);
             let data = self
                 .res
@@ -370,6 +371,47 @@ mod tests {
         let s = parse_legacy_index(&starts, 40, "t").unwrap();
         assert_eq!(s, e);
         assert!(parse_legacy_index(&ends, 30, "t").is_err());
+    }
+
+    #[test]
+    fn index_entries_are_checked_against_the_bevy() {
+        let ok = [
+            IndexEntry {
+                offset: 0,
+                length: 100,
+            },
+            IndexEntry {
+                offset: 100,
+                length: 50,
+            },
+        ];
+        assert!(check_index(&ok, 150, 32768, "b").is_ok());
+        assert!(check_index(&ok, 149, 32768, "b").is_err());
+        let huge = [IndexEntry {
+            offset: 0,
+            length: 1 << 30,
+        }];
+        assert!(check_index(&huge, 2 << 30, 32768, "b").is_err());
+        let wrap = [IndexEntry {
+            offset: u64::MAX,
+            length: 1,
+        }];
+        assert!(check_index(&wrap, u64::MAX, 32768, "b").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn legacy_index_never_panics_and_stays_in_the_bevy(
+            v in proptest::collection::vec(any::<u32>(), 0..40),
+            bevy_len in any::<u32>(),
+        ) {
+            let b: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            if let Ok(entries) = parse_legacy_index(&b, u64::from(bevy_len), "t") {
+                for e in entries {
+                    prop_assert!(e.offset + e.length <= u64::from(bevy_len));
+                }
+            }
+        }
     }
 
     proptest! {
