@@ -1,0 +1,468 @@
+//! What memory and disk images share: an aff4:Image → aff4:Map → aff4:ImageStream
+//! chain, the whole-image linear hashes computed on the fly, and the hash placement
+//! described in [`crate::writer`].
+
+use super::{vocab, VolumeWriter};
+use crate::blockhash::block_map_hash;
+use crate::hash::{to_hex, HashAlgo, MultiHasher};
+use crate::lexicon as lx;
+use crate::map::{MapSummary, MapWriter};
+use crate::rdf::{Graph, Term};
+use crate::stream::{ImageStreamWriter, StreamOptions, StreamSummary};
+use crate::symbolic::Symbolic;
+use crate::zip::ZipWriter;
+use crate::{Error, Result};
+use std::io::Write;
+
+/// Zeros for hashing holes and aff4:Zero ranges without allocating.
+static ZEROS: [u8; 1 << 20] = [0; 1 << 20];
+
+/// What a finished image holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// The aff4:Image URN.
+    pub image_urn: String,
+    /// The aff4:Map URN.
+    pub map_urn: String,
+    /// The aff4:ImageStream URN.
+    pub stream_urn: String,
+    /// Size of the virtual image (`aff4:size` of Image and Map).
+    pub size: u64,
+    /// Linear hashes of the whole virtual image, `(algorithm, lowercase hex)`: holes
+    /// hashed as zeros and symbolic ranges as their pattern, up to `size` — what
+    /// `sha256sum` of a raw export gives. Stored on the Map.
+    pub hashes: Vec<(HashAlgo, String)>,
+    /// The ImageStream: stored bytes, chunks, bevies, block-hash digests.
+    pub stream: StreamSummary,
+    /// Bytes stored in the ImageStream (after compression).
+    pub stored_bytes: u64,
+    /// Data chunks stored.
+    pub chunks: u64,
+    /// Bytes mapped to stored data.
+    pub data_bytes: u64,
+    /// Bytes mapped to aff4:Zero.
+    pub zero_bytes: u64,
+    /// Bytes mapped to aff4:UnreadableData.
+    pub unreadable_bytes: u64,
+    /// Bytes mapped to other symbolic streams (UnknownData, SymbolicStreamXX, ...).
+    pub other_symbolic_bytes: u64,
+    /// Unmapped bytes below `size` (they read as zeros).
+    pub hole_bytes: u64,
+    /// Entries in the Map.
+    pub map_entries: usize,
+    /// The blockMapHash (SHA-512 hex), when block hashes were written.
+    pub block_map_hash: Option<String>,
+    /// Whether the Map links its stream with `aff4:dependentStream` and the Image holds
+    /// the block-map hash, i.e. pyaff4's Validator checks the block hashes (one bevy).
+    pub validator_linked: bool,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    data: u64,
+    zero: u64,
+    unreadable: u64,
+    other: u64,
+    hole: u64,
+}
+
+/// What kind of image [`ImageCore::finish`] records.
+pub(super) struct ImageKind {
+    /// rdf:types of the Image.
+    pub types: &'static [&'static str],
+    /// aff4:category of the Map.
+    pub category: Option<&'static str>,
+}
+
+/// The image → map → stream machinery; positions only move forward.
+pub(super) struct ImageCore {
+    image_urn: String,
+    map: MapWriter,
+    stream: ImageStreamWriter,
+    hasher: MultiHasher,
+    pos: u64,
+    chunk_size: usize,
+    scratch: Vec<u8>,
+    counts: Counts,
+}
+
+impl ImageCore {
+    pub(super) fn new(volume_urn: &str, map_urn: String, opts: StreamOptions) -> Result<Self> {
+        opts.validate()?;
+        let hasher = MultiHasher::new(&opts.linear_hashes);
+        let chunk_size = opts.chunk_size as usize;
+        let stream_opts = StreamOptions {
+            linear_hashes: Vec::new(),
+            ..opts
+        };
+        let stream = ImageStreamWriter::new(&format!("{map_urn}/data"), volume_urn, stream_opts)?;
+        Ok(ImageCore {
+            image_urn: super::new_urn(),
+            map: MapWriter::new(&map_urn),
+            stream,
+            hasher,
+            pos: 0,
+            chunk_size,
+            scratch: Vec::new(),
+            counts: Counts::default(),
+        })
+    }
+
+    pub(super) fn image_urn(&self) -> &str {
+        &self.image_urn
+    }
+    pub(super) fn map_urn(&self) -> &str {
+        self.map.urn()
+    }
+    pub(super) fn chunk_size(&self) -> usize {
+        self.chunk_size
+    }
+    /// The address the next range may start at (end of the last one).
+    pub(super) fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Moves to `addr`, hashing the hole before it as zeros; returns `addr + len`.
+    fn advance(&mut self, addr: u64, len: u64) -> Result<u64> {
+        if addr < self.pos {
+            return Err(Error::InvalidArgument(format!(
+                "{}: range at {addr:#x} arrives before {:#x}: ranges must come in increasing order",
+                self.map.urn(),
+                self.pos
+            )));
+        }
+        let end = addr.checked_add(len).ok_or_else(|| {
+            Error::InvalidArgument(format!("{}: range {addr:#x}+{len:#x} overflows", self.map.urn()))
+        })?;
+        self.counts.hole += addr - self.pos;
+        hash_repeated(&mut self.hasher, &ZEROS, addr - self.pos);
+        self.pos = addr;
+        Ok(end)
+    }
+
+    /// Stores a chunk of data at `addr`. A short `raw` (end of a range) is stored
+    /// zero-padded to a whole chunk, so the stream stays chunk-aligned; only `raw` is
+    /// mapped.
+    pub(super) fn add_chunk<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        addr: u64,
+        raw: &[u8],
+        stored: &[u8],
+    ) -> Result<()> {
+        if raw.is_empty() || raw.len() > self.chunk_size {
+            return Err(Error::InvalidArgument(format!(
+                "{}: data piece of {} bytes at {addr:#x} (chunk size {})",
+                self.map.urn(),
+                raw.len(),
+                self.chunk_size
+            )));
+        }
+        let end = self.advance(addr, raw.len() as u64)?;
+        let at = if raw.len() < self.chunk_size {
+            let mut padded = std::mem::take(&mut self.scratch);
+            padded.clear();
+            padded.extend_from_slice(raw);
+            padded.resize(self.chunk_size, 0);
+            let r = self.stream.write_chunk(zip, &padded, stored);
+            self.scratch = padded;
+            r?
+        } else {
+            self.stream.write_chunk(zip, raw, stored)?
+        };
+        self.map.add(addr, raw.len() as u64, self.stream.urn(), at)?;
+        self.hasher.update(raw);
+        self.counts.data += raw.len() as u64;
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Maps `len` bytes at `addr` to the symbolic stream `s` (nothing is stored).
+    pub(super) fn add_symbolic(&mut self, addr: u64, len: u64, s: Symbolic) -> Result<()> {
+        let end = self.advance(addr, len)?;
+        self.map.add_symbolic(addr, len, s)?;
+        self.hash_symbolic(addr, len, s);
+        match s {
+            Symbolic::Zero => self.counts.zero += len,
+            Symbolic::UnreadableData => self.counts.unreadable += len,
+            _ => self.counts.other += len,
+        }
+        self.pos = end;
+        Ok(())
+    }
+
+    fn hash_symbolic(&mut self, addr: u64, len: u64, s: Symbolic) {
+        match s {
+            Symbolic::Zero => hash_repeated(&mut self.hasher, &ZEROS, len),
+            Symbolic::Byte(_) | Symbolic::FfDevice => {
+                let tile = len.min(ZEROS.len() as u64) as usize;
+                self.scratch.resize(tile, 0);
+                s.fill(addr, &mut self.scratch);
+                hash_repeated(&mut self.hasher, &self.scratch, len);
+            }
+            Symbolic::UnknownData | Symbolic::UnreadableData => {
+                // The pattern restarts at every MiB of target offset (= address).
+                let mut done = 0u64;
+                while done < len {
+                    let at = addr + done;
+                    let to_tile = (1u64 << 20) - at % (1 << 20);
+                    let n = to_tile.min(len - done) as usize;
+                    self.scratch.resize(n, 0);
+                    s.fill(at, &mut self.scratch);
+                    self.hasher.update(&self.scratch);
+                    done += n as u64;
+                }
+            }
+        }
+    }
+
+    /// Finishes stream and map and records the image (hash placement: see
+    /// [`crate::writer`]). `size` below the end of the last range is raised to it; a
+    /// gap between the last range and `size` is mapped to aff4:Zero so that readers
+    /// that take the size from the last range (pyaff4) see the whole image.
+    pub(super) fn finish<W: Write>(
+        mut self,
+        vw: &mut VolumeWriter<W>,
+        size: u64,
+        kind: &ImageKind,
+    ) -> Result<ImageSummary> {
+        if size > self.pos {
+            let pos = self.pos;
+            self.add_symbolic(pos, size - pos, Symbolic::Zero)?;
+        }
+        let size = self.pos;
+        let vol = vw.volume_urn.clone();
+        let stream = self.stream.finish(&mut vw.zip, &mut vw.graph)?;
+        self.map.set_size(size);
+        let map = self.map.finish(&mut vw.zip, &vol, &mut vw.graph)?;
+        let hashes = self.hasher.finish();
+        let (block_map_hash, linked) = record_image(
+            &mut vw.graph,
+            &vol,
+            &self.image_urn,
+            size,
+            kind,
+            &map,
+            &stream,
+            &hashes,
+        );
+        Ok(ImageSummary {
+            image_urn: self.image_urn,
+            map_urn: map.urn.clone(),
+            stream_urn: stream.urn.clone(),
+            size,
+            hashes,
+            stored_bytes: stream.stored_bytes,
+            chunks: stream.chunks,
+            stream,
+            data_bytes: self.counts.data,
+            zero_bytes: self.counts.zero,
+            unreadable_bytes: self.counts.unreadable,
+            other_symbolic_bytes: self.counts.other,
+            hole_bytes: self.counts.hole,
+            map_entries: map.entries.len(),
+            block_map_hash,
+            validator_linked: linked,
+        })
+    }
+}
+
+/// Feeds `len` bytes of the repeating `tile` to `h`.
+fn hash_repeated(h: &mut MultiHasher, tile: &[u8], len: u64) {
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(tile.len() as u64) as usize;
+        h.update(tile.get(..n).unwrap_or(tile));
+        left -= n as u64;
+    }
+}
+
+/// Writes the Image's triples and the links between Image, Map and stream; returns
+/// the blockMapHash (if any) and whether the Validator link was written.
+#[allow(clippy::too_many_arguments)]
+fn record_image(
+    g: &mut Graph,
+    vol: &str,
+    image_urn: &str,
+    size: u64,
+    kind: &ImageKind,
+    map: &MapSummary,
+    stream: &StreamSummary,
+    hashes: &[(HashAlgo, String)],
+) -> (Option<String>, bool) {
+    let (img, m, st) = (
+        Term::iri(image_urn),
+        Term::iri(map.urn.clone()),
+        Term::iri(stream.urn.clone()),
+    );
+    for t in kind.types {
+        g.insert(img.clone(), lx::RDF_TYPE, Term::iri(*t));
+    }
+    g.insert(img.clone(), lx::DATA_STREAM, m.clone());
+    g.insert(
+        img.clone(),
+        lx::SIZE,
+        Term::typed(size.to_string(), lx::XSD_LONG),
+    );
+    g.insert(img.clone(), lx::STORED, Term::iri(vol));
+    if let Some(c) = kind.category {
+        g.insert(m.clone(), lx::CATEGORY, Term::iri(c));
+    }
+    g.insert(m.clone(), lx::TARGET, img.clone());
+    for (a, h) in hashes {
+        g.insert(m.clone(), lx::HASH, Term::typed(h.clone(), a.datatype()));
+    }
+    g.insert(st.clone(), lx::TARGET, m.clone());
+    g.insert(Term::iri(vol), lx::CONTAINS, img.clone());
+    if stream.block_hashes.is_empty() {
+        return (None, false);
+    }
+    let bmh = to_hex(&block_map_hash(&stream.block_hashes, &map.hashes));
+    g.insert(
+        m.clone(),
+        lx::BLOCK_MAP_HASH,
+        Term::typed(bmh.clone(), HashAlgo::Sha512.datatype()),
+    );
+    let linked = stream.bevies == 1;
+    if linked {
+        g.insert(m, lx::DEPENDENT_STREAM, st);
+        g.insert(
+            img,
+            lx::HASH,
+            Term::typed(bmh.clone(), vocab::BLOCK_MAP_HASH_SHA512),
+        );
+    }
+    (Some(bmh), linked)
+}
+
+/// Writes a disk-style image sequentially (see [`VolumeWriter::disk_image`]).
+pub struct DiskImageWriter<'a, W: Write> {
+    vw: &'a mut VolumeWriter<W>,
+    core: ImageCore,
+    compression: crate::codec::Compression,
+    pending: Vec<u8>,
+    encoded: Vec<u8>,
+}
+
+const DISK: ImageKind = ImageKind {
+    types: &[lx::DISK_IMAGE, lx::CONTIGUOUS_IMAGE, lx::IMAGE],
+    category: None,
+};
+
+impl<'a, W: Write> DiskImageWriter<'a, W> {
+    pub(super) fn new(
+        vw: &'a mut VolumeWriter<W>,
+        map_urn: String,
+        opts: StreamOptions,
+    ) -> Result<Self> {
+        let compression = opts.compression;
+        let core = ImageCore::new(&vw.volume_urn, map_urn, opts)?;
+        Ok(DiskImageWriter {
+            vw,
+            core,
+            compression,
+            pending: Vec::new(),
+            encoded: Vec::new(),
+        })
+    }
+
+    /// The aff4:Image URN.
+    pub fn image_urn(&self) -> &str {
+        self.core.image_urn()
+    }
+    /// The aff4:Map URN.
+    pub fn map_urn(&self) -> &str {
+        self.core.map_urn()
+    }
+    /// The chunk size.
+    pub fn chunk_size(&self) -> usize {
+        self.core.chunk_size()
+    }
+    /// Bytes accepted so far.
+    pub fn position(&self) -> u64 {
+        self.core.position() + self.pending.len() as u64
+    }
+
+    /// Appends `data` (any length); whole chunks are encoded serially, all-zero chunks
+    /// recorded as aff4:Zero.
+    ///
+    /// # Errors
+    /// ZIP write errors.
+    pub fn write(&mut self, mut data: &[u8]) -> Result<()> {
+        let cs = self.core.chunk_size();
+        while !data.is_empty() {
+            let take = (cs - self.pending.len()).min(data.len());
+            let (head, rest) = data.split_at(take);
+            self.pending.extend_from_slice(head);
+            data = rest;
+            if self.pending.len() == cs {
+                self.flush_pending()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::take(&mut self.pending);
+        let r = if chunk.iter().all(|&b| b == 0) {
+            self.add_zero(chunk.len() as u64)
+        } else {
+            let mut padded = chunk.clone();
+            padded.resize(self.core.chunk_size(), 0);
+            self.compression.encode_chunk(&padded, &mut self.encoded);
+            let enc = std::mem::take(&mut self.encoded);
+            let r = self.add_chunk(&chunk, &enc);
+            self.encoded = enc;
+            r
+        };
+        self.pending = chunk;
+        self.pending.clear();
+        r
+    }
+
+    /// Appends a chunk encoded by the caller (e.g. in parallel): `raw` at most one chunk,
+    /// `stored` the encoding of `raw` zero-padded to the chunk size.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] while [`DiskImageWriter::write`] holds a partial
+    /// chunk or for a bad chunk; ZIP write errors.
+    pub fn add_chunk(&mut self, raw: &[u8], stored: &[u8]) -> Result<()> {
+        self.no_pending()?;
+        let at = self.core.position();
+        self.core.add_chunk(&mut self.vw.zip, at, raw, stored)
+    }
+
+    /// Appends `len` zero bytes as an aff4:Zero range (nothing stored).
+    ///
+    /// # Errors
+    /// As [`DiskImageWriter::add_chunk`].
+    pub fn add_zero(&mut self, len: u64) -> Result<()> {
+        self.no_pending()?;
+        let at = self.core.position();
+        self.core.add_symbolic(at, len, Symbolic::Zero)
+    }
+
+    fn no_pending(&self) -> Result<()> {
+        if self.pending.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!(
+                "{}: a partial chunk from write() is pending",
+                self.core.map_urn()
+            )))
+        }
+    }
+
+    /// Writes the last partial chunk, the stream, the map and the metadata.
+    ///
+    /// # Errors
+    /// ZIP write errors.
+    pub fn finish(mut self) -> Result<ImageSummary> {
+        self.flush_pending()?;
+        let size = self.core.position();
+        self.core.finish(self.vw, size, &DISK)
+    }
+}
