@@ -5,33 +5,40 @@
 //! members, `information.turtle` last, then the ZIP64 central directory and end records
 //! with the volume URN as the ZIP comment (§1, §9 items 1–2).
 //!
+//! # URNs
+//! Image, Map and ImageStream each get their own `aff4://<uuid4>`, as the reference
+//! images (Evimetry) name them, so their members are `aff4%3A%2F%2F<uuid>/…` (§2).
+//! pyaff4, c-aff4 and our reader accept this and the WinPmem-style `<vol>/PhysicalMemory`
+//! alike, but the crates.io `aff4` reader finds a Map's and a stream's members only
+//! under their escaped full URN, so the §9 naming would make it fail.
+//!
 //! # Where each hash lives, and why
+//! Three readers constrain the choice: pyaff4 0.34's `block_hasher.Validator` must
+//! report no invalid hash and not crash, the crates.io `aff4` reader finds an image's
+//! stream only through the Map's `aff4:dependentStream`, and an examiner must find the
+//! whole-image SHA-256 (AFF4-FORMAT.md §6).
 //! - **Whole-image linear hashes** (`StreamOptions::linear_hashes`, SHA-256 by default)
 //!   are `aff4:hash` values on the **aff4:Map** (`<vol>/PhysicalMemory` for memory).
 //!   They hash the virtual image byte for byte as a raw export gives it (`sha256sum`):
 //!   holes as zeros, symbolic ranges as their pattern bytes, up to the image size. They
 //!   are computed while the data is written, never by reading it back. They are *not*
-//!   put on the aff4:Image: pyaff4 0.34's `block_hasher.Validator` compares every Image
-//!   `aff4:hash` with a block-map hash, so a linear hash there is reported invalid, and
-//!   without block-map data it crashes (`KeyError: None`, §6.3). The Validator never
-//!   looks at a Map's `aff4:hash`.
-//! - **Map hashes** (`aff4:mapPointHash`, `mapIdxHash`, `mapHash`, SHA-512 of the map
-//!   members) are always on the Map.
-//! - **Block hashes** (`StreamOptions::block_hashes`, off by default) are per-bevy
-//!   members `<stream>/%08d.blockHash.<algo>`, an `aff4:BlockHashes` subject
-//!   `<stream>/blockhash.<algo>` with the SHA-512 over all digests, and
-//!   `aff4:blockMapHash` (SHA-512) on the Map, as Evimetry writes them (§6.2).
-//!   - When the stream fits in **one bevy**, the Map also gets `aff4:dependentStream`
-//!     and the Image gets `aff4:hash "<blockMapHash>"^^aff4:blockMapHashSHA512`: then
-//!     pyaff4's Validator checks BlockHashesHash, the map hashes, BlockMapHash and the
-//!     Image hash, and all pass.
-//!   - With **several bevies** neither is written: the Validator's `readBlockHash`
-//!     reads the *global* chunk number inside a per-bevy member (§6.3) and would
-//!     report every chunk past the first bevy invalid. Our own `verify` still checks
-//!     everything from the Map's blockMapHash.
-//!   - So pyaff4's Validator reports no invalid hash, and does not crash, on any
-//!     volume we write: the Image carries `aff4:hash` only when the Validator can
-//!     recompute it.
+//!   on the aff4:Image: the Validator compares every Image `aff4:hash` with the
+//!   block-map hash, so a linear hash there is reported invalid (and without block-map
+//!   data it crashes, §6.3). The Validator never looks at a Map's `aff4:hash`.
+//! - **Map hashes** (`aff4:mapPointHash`, `mapIdxHash`, `mapHash`: SHA-512 of the map
+//!   members) and **`aff4:blockMapHash`** (SHA-512 over the BlockHashes digests, if
+//!   any, then mapPointHash and mapIdxHash, §6.2) are on the Map, which links its
+//!   ImageStream with `aff4:dependentStream`. The Image carries the same value as
+//!   `aff4:hash "…"^^aff4:blockMapHashSHA512`, as in the reference images. The
+//!   Validator recomputes all of them and they pass; without `blockMapHash` a
+//!   `dependentStream` would crash it (`StopIteration`, §6.3).
+//! - **Block hashes** (`StreamOptions::block_hashes`, off by default): members
+//!   `<stream>/00000000.blockHash.<algo>` and an `aff4:BlockHashes` subject
+//!   `<stream>/blockhash.<algo>` holding SHA-512 over the digests. They are written
+//!   only for a stream that fits in **one bevy**: the Validator's `readBlockHash` reads
+//!   the *global* chunk number inside a per-bevy member (§6.3), so it would report every
+//!   block past the first bevy invalid. A longer stream gets none (the summary says
+//!   so); raise `chunks_in_segment` to keep them.
 //! - **Logical files** carry MD5, SHA-1 and SHA-256 of their bytes as `aff4:hash` on
 //!   their aff4:FileImage, where pyaff4's `LinearHasher2` checks them (§6.1). They are
 //!   not typed aff4:Image, so the Validator and pyaff4's `images[0]` ignore them (§5.5).
@@ -242,31 +249,27 @@ impl<W: Write> VolumeWriter<W> {
         self.zip.add_stored(name, data)
     }
 
-    /// Starts the memory image (the §9 profile): `aff4://<uuid>` (a aff4:Image,
-    /// aff4:MemoryImage) → Map `<vol>/PhysicalMemory` (category memory:physical) →
-    /// ImageStream `<vol>/PhysicalMemory/data`.
+    /// Starts the memory image (the §9 profile, with Evimetry-style URNs: see
+    /// [`MemoryImageWriter`]): Image (a aff4:Image, aff4:MemoryImage) → Map (category
+    /// memory:physical) → ImageStream, each `aff4://<uuid>`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for bad options or a second image in this volume
     /// (pyaff4 opens only one aff4:Image, §5.5).
     pub fn memory_image(&mut self, opts: StreamOptions) -> Result<MemoryImageWriter<'_, W>> {
         self.start_image()?;
-        let map_urn = format!("{}/PhysicalMemory", self.volume_urn);
-        self.claim("PhysicalMemory/data")?;
-        MemoryImageWriter::new(self, map_urn, opts)
+        MemoryImageWriter::new(self, opts)
     }
 
-    /// Starts a disk-style image: `aff4://<uuid>` (a aff4:DiskImage,
-    /// aff4:ContiguousImage, aff4:Image) → Map `<vol>/Image` → ImageStream
-    /// `<vol>/Image/data`, written sequentially; all-zero chunks become aff4:Zero ranges.
+    /// Starts a disk-style image: Image (a aff4:DiskImage, aff4:ContiguousImage,
+    /// aff4:Image) → Map → ImageStream, each `aff4://<uuid>`, written sequentially;
+    /// all-zero chunks become aff4:Zero ranges, so the map has no holes.
     ///
     /// # Errors
     /// As [`VolumeWriter::memory_image`].
     pub fn disk_image(&mut self, opts: StreamOptions) -> Result<DiskImageWriter<'_, W>> {
         self.start_image()?;
-        let map_urn = format!("{}/Image", self.volume_urn);
-        self.claim("Image/data")?;
-        DiskImageWriter::new(self, map_urn, opts)
+        DiskImageWriter::new(self, opts)
     }
 
     fn start_image(&mut self) -> Result<()> {

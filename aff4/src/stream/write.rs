@@ -1,13 +1,13 @@
 //! Writing an aff4:ImageStream (AFF4-FORMAT.md §3): chunks, compressed by the caller
 //! (possibly in parallel) and handed over in order, are appended to the current bevy.
 //! A full bevy is written as one stored member `<stream>/%08d`, followed by its
-//! `.index` (12-byte `{u64 offset; u32 length}` entries) and, when block hashing is on,
-//! one `.blockHash.<algo>` member per algorithm (§6.2). Memory is bounded by one bevy
+//! `.index` (12-byte `{u64 offset; u32 length}` entries); with block hashing on, a
+//! one-bevy stream also gets one `00000000.blockHash.<algo>` member per algorithm (§6.2). Memory is bounded by one bevy
 //! (`chunk_size * chunks_in_segment`, at most [`MAX_BEVY_BYTES`]) whatever the stream
 //! size.
 
 use crate::codec::Compression;
-use crate::hash::{to_hex, HashAlgo, Hasher, MultiHasher};
+use crate::hash::{to_hex, HashAlgo, MultiHasher};
 use crate::lexicon as lx;
 use crate::rdf::{Graph, Term};
 use crate::zip::ZipWriter;
@@ -31,9 +31,9 @@ pub struct StreamOptions {
     /// whole virtual image for the image writers in [`crate::writer`]. Default
     /// `[Sha256]`.
     pub linear_hashes: Vec<HashAlgo>,
-    /// Block hashes (one digest per chunk, AFF4-FORMAT.md §6.2). Default none: they
-    /// cost a hash per chunk and pyaff4 can only check them on one-bevy streams (see
-    /// [`crate::writer`]).
+    /// Block hashes (one digest per chunk, AFF4-FORMAT.md §6.2). Default none. They are
+    /// written only for a stream that fits in one bevy (raise `chunks_in_segment` to
+    /// get them on bigger streams): pyaff4 mis-reads them past the first bevy (§6.3).
     pub block_hashes: Vec<HashAlgo>,
 }
 
@@ -109,49 +109,62 @@ pub struct StreamSummary {
     /// Per block-hash algorithm, the SHA-512 over all chunk digests (the value of the
     /// `aff4:BlockHashes` subject `<stream>/blockhash.<algo>`), raw bytes.
     pub block_hashes: Vec<(HashAlgo, Vec<u8>)>,
+    /// Block hashes were requested but not written because the stream needed more
+    /// than one bevy (see [`StreamOptions::block_hashes`]).
+    pub block_hashes_dropped: bool,
 }
 
-/// Per-chunk digests of one stream (AFF4-FORMAT.md §6.2): the current bevy's digests
-/// per algorithm, and a SHA-512 running over every digest for the BlockHashes subject.
+/// Per-chunk digests of one stream (AFF4-FORMAT.md §6.2), kept only while the stream
+/// fits in one bevy: pyaff4 0.34 reads a block hash at its *global* chunk number inside
+/// the per-bevy member (§6.3), so on a stream with several bevies its Validator would
+/// report every later block invalid. Bevy 0's digests are held back until the stream
+/// ends; if a second bevy starts, block hashing stops and nothing is written.
 struct BlockHashes {
     algos: Vec<HashAlgo>,
-    bevy: Vec<Vec<u8>>,
-    all: Vec<Hasher>,
+    digests: Vec<Vec<u8>>,
+    dropped: bool,
 }
 
 impl BlockHashes {
     fn new(algos: &[HashAlgo]) -> Self {
         BlockHashes {
             algos: algos.to_vec(),
-            bevy: algos.iter().map(|_| Vec::new()).collect(),
-            all: algos.iter().map(|_| HashAlgo::Sha512.hasher()).collect(),
+            digests: algos.iter().map(|_| Vec::new()).collect(),
+            dropped: false,
         }
     }
 
-    fn add_chunk(&mut self, data: &[u8]) {
-        for ((a, bevy), all) in self.algos.iter().zip(&mut self.bevy).zip(&mut self.all) {
-            let d = a.digest(data);
-            all.update(&d);
-            bevy.extend_from_slice(&d);
+    fn add_chunk(&mut self, bevy: u32, data: &[u8], urn: &str) {
+        if bevy > 0 && !self.algos.is_empty() {
+            tracing::warn!(
+                "{urn}: more than one bevy; block hashes are not written (pyaff4 cannot check them)"
+            );
+            self.algos.clear();
+            self.digests.clear();
+            self.dropped = true;
+        }
+        for (a, d) in self.algos.iter().zip(&mut self.digests) {
+            d.extend_from_slice(&a.digest(data));
         }
     }
 
-    /// Writes and clears the current bevy's digest members.
-    fn flush<W: Write>(&mut self, zip: &mut ZipWriter<W>, member: &str, bevy: u32) -> Result<()> {
-        for (a, digests) in self.algos.iter().zip(&mut self.bevy) {
-            let name = crate::blockhash::block_hash_member_name(member, bevy, *a);
-            zip.add_stored(&name, digests)?;
-            digests.clear();
+    /// Writes the members of bevy 0 and returns, per algorithm, the SHA-512 over all
+    /// digests (the `aff4:BlockHashes` value).
+    fn finish<W: Write>(
+        self,
+        zip: &mut ZipWriter<W>,
+        member: &str,
+        chunks: u64,
+    ) -> Result<Vec<(HashAlgo, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if chunks == 0 {
+            return Ok(out);
         }
-        Ok(())
-    }
-
-    fn finish(self) -> Vec<(HashAlgo, Vec<u8>)> {
-        self.algos
-            .into_iter()
-            .zip(self.all)
-            .map(|(a, h)| (a, h.finish()))
-            .collect()
+        for (a, d) in self.algos.into_iter().zip(self.digests) {
+            zip.add_stored(&crate::blockhash::block_hash_member_name(member, 0, a), &d)?;
+            out.push((a, HashAlgo::Sha512.digest(&d)));
+        }
+        Ok(out)
     }
 }
 
@@ -271,7 +284,7 @@ impl ImageStreamWriter {
             .extend_from_slice(&(stored.len() as u32).to_le_bytes());
         self.bevy.extend_from_slice(stored);
         self.hasher.update(raw);
-        self.blocks.add_chunk(raw);
+        self.blocks.add_chunk(self.bevy_no, raw, &self.urn);
         self.size += raw.len() as u64;
         self.stored += stored.len() as u64;
         self.chunks += 1;
@@ -336,7 +349,6 @@ impl ImageStreamWriter {
         let name = format!("{}/{:08}", self.member, self.bevy_no);
         zip.add_stored(&name, &self.bevy)?;
         zip.add_stored(&format!("{name}.index"), &self.index)?;
-        self.blocks.flush(zip, &self.member, self.bevy_no)?;
         self.bevy.clear();
         self.index.clear();
         self.bevy_no += 1;
@@ -362,7 +374,8 @@ impl ImageStreamWriter {
         }
         self.flush_bevy(zip)?;
         let hashes = self.hasher.finish();
-        let block_hashes = self.blocks.finish();
+        let block_hashes_dropped = self.blocks.dropped;
+        let block_hashes = self.blocks.finish(zip, &self.member, self.chunks)?;
         let s = Term::iri(self.urn.clone());
         let int = |v: u32| Term::typed(v.to_string(), lx::XSD_INT);
         graph.insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::IMAGE_STREAM));
@@ -399,6 +412,7 @@ impl ImageStreamWriter {
             bevies: self.bevy_no,
             hashes,
             block_hashes,
+            block_hashes_dropped,
         })
     }
 }

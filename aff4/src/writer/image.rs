@@ -50,11 +50,9 @@ pub struct ImageSummary {
     pub hole_bytes: u64,
     /// Entries in the Map.
     pub map_entries: usize,
-    /// The blockMapHash (SHA-512 hex), when block hashes were written.
-    pub block_map_hash: Option<String>,
-    /// Whether the Map links its stream with `aff4:dependentStream` and the Image holds
-    /// the block-map hash, i.e. pyaff4's Validator checks the block hashes (one bevy).
-    pub validator_linked: bool,
+    /// The blockMapHash (SHA-512 hex over the BlockHashes digests, if any, and the map
+    /// point and idx hashes), on the Map and (as `aff4:blockMapHashSHA512`) the Image.
+    pub block_map_hash: String,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -87,7 +85,7 @@ pub(super) struct ImageCore {
 }
 
 impl ImageCore {
-    pub(super) fn new(volume_urn: &str, map_urn: String, opts: StreamOptions) -> Result<Self> {
+    pub(super) fn new(volume_urn: &str, opts: StreamOptions) -> Result<Self> {
         opts.validate()?;
         let hasher = MultiHasher::new(&opts.linear_hashes);
         let chunk_size = opts.chunk_size as usize;
@@ -95,10 +93,10 @@ impl ImageCore {
             linear_hashes: Vec::new(),
             ..opts
         };
-        let stream = ImageStreamWriter::new(&format!("{map_urn}/data"), volume_urn, stream_opts)?;
+        let stream = ImageStreamWriter::new(&super::new_urn(), volume_urn, stream_opts)?;
         Ok(ImageCore {
             image_urn: super::new_urn(),
-            map: MapWriter::new(&map_urn),
+            map: MapWriter::new(&super::new_urn()),
             stream,
             hasher,
             pos: 0,
@@ -113,6 +111,9 @@ impl ImageCore {
     }
     pub(super) fn map_urn(&self) -> &str {
         self.map.urn()
+    }
+    pub(super) fn stream_urn(&self) -> &str {
+        self.stream.urn()
     }
     pub(super) fn chunk_size(&self) -> usize {
         self.chunk_size
@@ -236,7 +237,7 @@ impl ImageCore {
         self.map.set_size(size);
         let map = self.map.finish(&mut vw.zip, &vol, &mut vw.graph)?;
         let hashes = self.hasher.finish();
-        let (block_map_hash, linked) = record_image(
+        let block_map_hash = record_image(
             &mut vw.graph,
             &vol,
             &self.image_urn,
@@ -262,7 +263,6 @@ impl ImageCore {
             hole_bytes: self.counts.hole,
             map_entries: map.entries.len(),
             block_map_hash,
-            validator_linked: linked,
         })
     }
 }
@@ -277,8 +277,8 @@ fn hash_repeated(h: &mut MultiHasher, tile: &[u8], len: u64) {
     }
 }
 
-/// Writes the Image's triples and the links between Image, Map and stream; returns
-/// the blockMapHash (if any) and whether the Validator link was written.
+/// Writes the Image's triples and the links between Image, Map and stream (see
+/// [`crate::writer`] for why each hash goes where it goes); returns the blockMapHash.
 #[allow(clippy::too_many_arguments)]
 fn record_image(
     g: &mut Graph,
@@ -289,7 +289,7 @@ fn record_image(
     map: &MapSummary,
     stream: &StreamSummary,
     hashes: &[(HashAlgo, String)],
-) -> (Option<String>, bool) {
+) -> String {
     let (img, m, st) = (
         Term::iri(image_urn),
         Term::iri(map.urn.clone()),
@@ -314,25 +314,19 @@ fn record_image(
     }
     g.insert(st.clone(), lx::TARGET, m.clone());
     g.insert(Term::iri(vol), lx::CONTAINS, img.clone());
-    if stream.block_hashes.is_empty() {
-        return (None, false);
-    }
     let bmh = to_hex(&block_map_hash(&stream.block_hashes, &map.hashes));
+    g.insert(m.clone(), lx::DEPENDENT_STREAM, st);
     g.insert(
-        m.clone(),
+        m,
         lx::BLOCK_MAP_HASH,
         Term::typed(bmh.clone(), HashAlgo::Sha512.datatype()),
     );
-    let linked = stream.bevies == 1;
-    if linked {
-        g.insert(m, lx::DEPENDENT_STREAM, st);
-        g.insert(
-            img,
-            lx::HASH,
-            Term::typed(bmh.clone(), vocab::BLOCK_MAP_HASH_SHA512),
-        );
-    }
-    (Some(bmh), linked)
+    g.insert(
+        img,
+        lx::HASH,
+        Term::typed(bmh.clone(), vocab::BLOCK_MAP_HASH_SHA512),
+    );
+    bmh
 }
 
 /// Writes a disk-style image sequentially (see [`VolumeWriter::disk_image`]).
@@ -350,13 +344,9 @@ const DISK: ImageKind = ImageKind {
 };
 
 impl<'a, W: Write> DiskImageWriter<'a, W> {
-    pub(super) fn new(
-        vw: &'a mut VolumeWriter<W>,
-        map_urn: String,
-        opts: StreamOptions,
-    ) -> Result<Self> {
+    pub(super) fn new(vw: &'a mut VolumeWriter<W>, opts: StreamOptions) -> Result<Self> {
         let compression = opts.compression;
-        let core = ImageCore::new(&vw.volume_urn, map_urn, opts)?;
+        let core = ImageCore::new(&vw.volume_urn, opts)?;
         Ok(DiskImageWriter {
             vw,
             core,
@@ -373,6 +363,10 @@ impl<'a, W: Write> DiskImageWriter<'a, W> {
     /// The aff4:Map URN.
     pub fn map_urn(&self) -> &str {
         self.core.map_urn()
+    }
+    /// The aff4:ImageStream URN.
+    pub fn stream_urn(&self) -> &str {
+        self.core.stream_urn()
     }
     /// The chunk size.
     pub fn chunk_size(&self) -> usize {

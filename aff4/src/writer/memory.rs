@@ -1,6 +1,6 @@
-//! The memory image of the §9 profile: Image `aff4://<uuid>` (aff4:Image,
-//! aff4:MemoryImage) → Map `<vol>/PhysicalMemory` (category memory:physical, mapped
-//! offset = physical address) → ImageStream `<vol>/PhysicalMemory/data`.
+//! The memory image of the §9 profile: Image (aff4:Image, aff4:MemoryImage) → Map
+//! (category memory:physical, mapped offset = physical address) → ImageStream, each
+//! `aff4://<uuid>` (see [`crate::writer`] for why not `<vol>/PhysicalMemory`).
 //!
 //! Gaps between ranges stay unmapped holes (memory semantics, AFF4-FORMAT.md §9 item
 //! 6): tools that use the map's ranges see no RAM there; every reader returns zeros.
@@ -26,12 +26,8 @@ pub struct MemoryImageWriter<'a, W: Write> {
 }
 
 impl<'a, W: Write> MemoryImageWriter<'a, W> {
-    pub(super) fn new(
-        vw: &'a mut VolumeWriter<W>,
-        map_urn: String,
-        opts: StreamOptions,
-    ) -> Result<Self> {
-        let core = ImageCore::new(&vw.volume_urn, map_urn, opts)?;
+    pub(super) fn new(vw: &'a mut VolumeWriter<W>, opts: StreamOptions) -> Result<Self> {
+        let core = ImageCore::new(&vw.volume_urn, opts)?;
         Ok(MemoryImageWriter { vw, core })
     }
 
@@ -39,9 +35,22 @@ impl<'a, W: Write> MemoryImageWriter<'a, W> {
     pub fn image_urn(&self) -> &str {
         self.core.image_urn()
     }
-    /// The aff4:Map URN (`<vol>/PhysicalMemory`).
+    /// The aff4:Map URN.
     pub fn map_urn(&self) -> &str {
         self.core.map_urn()
+    }
+    /// The aff4:ImageStream URN.
+    pub fn stream_urn(&self) -> &str {
+        self.core.stream_urn()
+    }
+    /// The member name of `<map>/<name>`, e.g. `information.yaml` (where WinPmem and
+    /// Rekall keep CR3, KernBase and the runs, AFF4-FORMAT.md §4.4): pass it to
+    /// [`VolumeWriter::add_member`].
+    pub fn map_member(&self, name: &str) -> String {
+        crate::urn::member_name_for_urn(
+            &format!("{}/{name}", self.core.map_urn()),
+            &self.vw.volume_urn,
+        )
     }
     /// The chunk size: the most `add_chunk` takes at once.
     pub fn chunk_size(&self) -> usize {

@@ -31,8 +31,19 @@ fn options_are_validated() {
     }
 }
 
+fn names(bytes: Vec<u8>) -> (Vec<String>, zip::ZipArchive<std::io::Cursor<Vec<u8>>>) {
+    let ar = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (ar.file_names().map(String::from).collect(), ar)
+}
+
+fn member(ar: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, name: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut ar.by_name(name).unwrap(), &mut v).unwrap();
+    v
+}
+
 #[test]
-fn bevies_indexes_and_block_hashes_are_written_per_bevy() {
+fn bevies_and_indexes_are_written_and_block_hashes_dropped_past_one_bevy() {
     let mut z = zip();
     let mut g = Graph::new();
     let mut w = ImageStreamWriter::new("aff4://v/s", "aff4://v", opts(512, 2)).unwrap();
@@ -45,31 +56,45 @@ fn bevies_indexes_and_block_hashes_are_written_per_bevy() {
     let sum = w.finish(&mut z, &mut g).unwrap();
     assert_eq!((sum.size, sum.chunks, sum.bevies), (data.len() as u64, 6, 3));
     assert_eq!(sum.hashes[0].1, to_hex(&HashAlgo::Sha256.digest(&data)));
-    // The BlockHashes value is SHA-512 over the MD5 of each chunk (last one unpadded).
+    assert!(sum.block_hashes.is_empty() && sum.block_hashes_dropped);
+    let (names, mut ar) = names(z.finish("aff4://v").unwrap());
+    for n in ["s/00000000", "s/00000000.index", "s/00000002", "s/00000002.index"] {
+        assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+    }
+    assert!(!names.iter().any(|x| x.contains("blockHash")), "{names:?}");
+    // Bevy 2 holds chunk 4 (full) and chunk 5 (7 bytes padded to 512, stored raw).
+    let idx = member(&mut ar, "s/00000002.index");
+    assert_eq!(idx.len(), 24);
+    assert_eq!(&idx[12..20], &512u64.to_le_bytes());
+    assert_eq!(&idx[20..24], &512u32.to_le_bytes());
+    assert_eq!(&member(&mut ar, "s/00000002")[512..519], &data[5 * 512..]);
+    assert!(g.has_type("aff4://v/s", lx::IMAGE_STREAM));
+    assert!(!g.has_type("aff4://v/s/blockhash.md5", lx::BLOCK_HASHES));
+    assert_eq!(g.object("aff4://v/s", lx::SIZE).and_then(Term::as_u64), Some(data.len() as u64));
+}
+
+#[test]
+fn one_bevy_streams_get_block_hashes() {
+    let mut z = zip();
+    let mut g = Graph::new();
+    let mut w = ImageStreamWriter::new("aff4://v/s", "aff4://v", opts(512, 6)).unwrap();
+    let data: Vec<u8> = (0..5 * 512 + 7).map(|i| (i * 13 % 251) as u8).collect();
+    w.write(&mut z, &data).unwrap();
+    let sum = w.finish(&mut z, &mut g).unwrap();
+    assert_eq!((sum.chunks, sum.bevies, sum.block_hashes_dropped), (6, 1, false));
+    // SHA-512 over the MD5 of each chunk, the last one unpadded (as pyaff4 reads it).
     let mut all = Vec::new();
     for c in data.chunks(512) {
         all.extend(HashAlgo::Md5.digest(c));
     }
     assert_eq!(sum.block_hashes, vec![(HashAlgo::Md5, HashAlgo::Sha512.digest(&all))]);
-    let bytes = z.finish("aff4://v").unwrap();
-    let mut ar = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
-    let names: Vec<String> = ar.file_names().map(String::from).collect();
-    for n in ["s/00000000", "s/00000000.index", "s/00000000.blockHash.md5", "s/00000002", "s/00000002.index"] {
-        assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
-    }
-    let mut idx = Vec::new();
-    std::io::Read::read_to_end(&mut ar.by_name("s/00000002.index").unwrap(), &mut idx).unwrap();
-    // Bevy 2 holds chunk 4 (full) and chunk 5 (7 bytes padded to 512, stored raw).
-    assert_eq!(idx.len(), 24);
-    assert_eq!(&idx[12..20], &512u64.to_le_bytes());
-    assert_eq!(&idx[20..24], &512u32.to_le_bytes());
-    let mut bh = Vec::new();
-    std::io::Read::read_to_end(&mut ar.by_name("s/00000002.blockHash.md5").unwrap(), &mut bh).unwrap();
-    assert_eq!(bh.len(), 32);
-    assert_eq!(&bh[16..], HashAlgo::Md5.digest(&data[5 * 512..]).as_slice());
-    assert!(g.has_type("aff4://v/s", lx::IMAGE_STREAM));
+    let (_, mut ar) = names(z.finish("aff4://v").unwrap());
+    assert_eq!(member(&mut ar, "s/00000000.blockHash.md5"), all);
     assert!(g.has_type("aff4://v/s/blockhash.md5", lx::BLOCK_HASHES));
-    assert_eq!(g.object("aff4://v/s", lx::SIZE).and_then(Term::as_u64), Some(data.len() as u64));
+    assert_eq!(
+        g.object("aff4://v/s/blockhash.md5", lx::HASH).and_then(Term::as_str),
+        Some(to_hex(&HashAlgo::Sha512.digest(&all)).as_str())
+    );
 }
 
 #[test]
