@@ -31,7 +31,10 @@ fn files() -> Vec<(String, Vec<u8>)> {
         .enumerate()
         .map(|(i, n)| (n.to_string(), data(100 + i as u64, i * 997 % 5000)))
         .collect();
-    v.push(("big/large file.bin".into(), data(7, SMALL_FILE as usize * 2 + 12_345)));
+    v.push((
+        "big/large file.bin".into(),
+        data(7, SMALL_FILE as usize * 2 + 12_345),
+    ));
     v.push(("exactly-small".into(), data(8, SMALL_FILE as usize)));
     v
 }
@@ -40,7 +43,9 @@ fn write_volume(with_memory: bool, files: &[(String, Vec<u8>)]) -> (Vec<u8>, Vec
     let mut vw = VolumeWriter::new(Vec::new(), "pmem-aff4 test").expect("volume");
     if with_memory {
         let (pieces, total) = memory_layout(4096);
-        let mut mem = vw.memory_image(opts(aff4::codec::Compression::Snappy, 2)).expect("image");
+        let mut mem = vw
+            .memory_image(opts(aff4::codec::Compression::Snappy, 2))
+            .expect("image");
         for p in &pieces {
             if let Piece::Sym(a, n, s) = p {
                 mem.add_symbolic(*a, *n, *s).expect("symbolic");
@@ -55,7 +60,10 @@ fn write_volume(with_memory: bool, files: &[(String, Vec<u8>)]) -> (Vec<u8>, Vec
     };
     let urns = files
         .iter()
-        .map(|(n, d)| vw.add_logical_file(n, &mut d.as_slice(), &meta).expect("add file"))
+        .map(|(n, d)| {
+            vw.add_logical_file(n, &mut d.as_slice(), &meta)
+                .expect("add file")
+        })
         .collect();
     (vw.finish().expect("finish"), urns)
 }
@@ -77,9 +85,19 @@ fn our_reader_lists_and_reads_every_file_exactly() {
             std::io::Read::read_to_end(&mut s, &mut got).expect("read file");
             assert!(&got == content, "{name:?}: content differs");
             // URNs stay inside the volume and use only safe characters.
-            let rel = urn.strip_prefix(&format!("{}/files/", set.volumes()[0].urn)).expect("under files/");
-            assert!(rel.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b)), "{urn}");
-            assert!(!rel.split('/').any(|c| c == ".." || c == "." || c.is_empty()), "{urn}");
+            let rel = urn
+                .strip_prefix(&format!("{}/files/", set.volumes()[0].urn))
+                .expect("under files/");
+            assert!(
+                rel.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-/".contains(&b)),
+                "{urn}"
+            );
+            assert!(
+                !rel.split('/')
+                    .any(|c| c == ".." || c == "." || c.is_empty()),
+                "{urn}"
+            );
         }
         let rep = aff4::verify::verify(&set).expect("verify");
         assert!(rep.all_ok(), "{:?}", rep.checks);
@@ -95,16 +113,30 @@ fn stored_metadata_has_hashes_and_times() {
     let hashes: Vec<(String, String)> = g
         .objects(&urns[0], aff4::lexicon::HASH)
         .into_iter()
-        .map(|t| (t.datatype().unwrap_or("").to_string(), t.as_str().unwrap_or("").to_string()))
+        .map(|t| {
+            (
+                t.datatype().unwrap_or("").to_string(),
+                t.as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
-    for a in [aff4::hash::HashAlgo::Md5, aff4::hash::HashAlgo::Sha1, aff4::hash::HashAlgo::Sha256] {
+    for a in [
+        aff4::hash::HashAlgo::Md5,
+        aff4::hash::HashAlgo::Sha1,
+        aff4::hash::HashAlgo::Sha256,
+    ] {
         let want = (a.datatype().to_string(), to_hex(&a.digest(&files[0].1)));
         assert!(hashes.contains(&want), "{a:?} missing: {hashes:?}");
     }
-    let lw = g.object(&urns[0], aff4::writer::vocab::LAST_WRITTEN).and_then(|t| t.as_str());
+    let lw = g
+        .object(&urns[0], aff4::writer::vocab::LAST_WRITTEN)
+        .and_then(|t| t.as_str());
     assert_eq!(lw, Some("2023-11-14T22:13:20Z"));
     assert!(g.has_type(&urns[0], aff4::lexicon::FILE_IMAGE));
-    assert!(!g.has_type(&urns[0], aff4::lexicon::IMAGE), "not an aff4:Image (pyaff4 images[0])");
+    assert!(
+        !g.has_type(&urns[0], aff4::lexicon::IMAGE),
+        "not an aff4:Image (pyaff4 images[0])"
+    );
 }
 
 #[test]
@@ -113,14 +145,26 @@ fn pyaff4_reads_names_and_bytes_and_checks_hashes() {
     for with_memory in [false, true] {
         let (bytes, _) = write_volume(with_memory, &files);
         let path = save(&bytes);
-        let Some(out) = python("write_logical.py", &[path.to_str().expect("utf-8")]) else { return };
+        let Some(out) = python("write_logical.py", &[path.to_str().expect("utf-8")]) else {
+            return;
+        };
         let mut got: Vec<(String, u64, String, String, u64)> = out
             .lines()
             .map(|l| {
                 let f: Vec<&str> = l.split(' ').collect();
                 assert_eq!(f.len(), 6, "{l}");
-                let name = if f[1] == "-" { String::new() } else { f[1].to_string() };
-                (name, f[2].parse().expect("size"), f[3].into(), f[4].into(), f[5].parse().expect("n"))
+                let name = if f[1] == "-" {
+                    String::new()
+                } else {
+                    f[1].to_string()
+                };
+                (
+                    name,
+                    f[2].parse().expect("size"),
+                    f[3].into(),
+                    f[4].into(),
+                    f[5].parse().expect("n"),
+                )
             })
             .collect();
         got.sort();
@@ -159,8 +203,16 @@ fn crates_io_reader_reads_small_files() {
         );
     }
     // Its turtle scanner returns names as written in the turtle; plain ones match.
-    for plain in ["dream.txt", "/proc/iomem", "../../etc/passwd", "naïve 日本語 файл.txt"] {
-        assert!(entries.iter().any(|e| e.original_file_name == plain), "{plain} not listed");
+    for plain in [
+        "dream.txt",
+        "/proc/iomem",
+        "../../etc/passwd",
+        "naïve 日本語 файл.txt",
+    ] {
+        assert!(
+            entries.iter().any(|e| e.original_file_name == plain),
+            "{plain} not listed"
+        );
     }
 }
 
@@ -176,6 +228,9 @@ fn a_failing_reader_is_reported_with_the_file_name() {
     let err = vw
         .add_logical_file("/dev/thing", &mut Broken, &LogicalFileMeta::default())
         .expect_err("read error");
-    assert!(err.to_string().contains("/dev/thing") && err.to_string().contains("device gone"), "{err}");
+    assert!(
+        err.to_string().contains("/dev/thing") && err.to_string().contains("device gone"),
+        "{err}"
+    );
     let _ = StreamOptions::default();
 }

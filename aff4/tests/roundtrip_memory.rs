@@ -39,7 +39,10 @@ fn every_codec_round_trips_through_our_reader_with_one_and_many_bevies() {
                 .into_iter()
                 .filter_map(Term::as_str)
                 .collect();
-            assert!(on_map.contains(&sum.hashes[0].1.as_str()), "{what}: {on_map:?}");
+            assert!(
+                on_map.contains(&sum.hashes[0].1.as_str()),
+                "{what}: {on_map:?}"
+            );
             // The Image holds only the block-map hash (pyaff4's Validator checks it).
             let on_image: Vec<(&str, Option<&str>)> = g
                 .objects(&sum.image_urn, lx::HASH)
@@ -47,7 +50,11 @@ fn every_codec_round_trips_through_our_reader_with_one_and_many_bevies() {
                 .map(|t| (t.as_str().unwrap_or(""), t.datatype()))
                 .collect();
             let bmh = aff4::writer::vocab::BLOCK_MAP_HASH_SHA512;
-            assert_eq!(on_image, vec![(sum.block_map_hash.as_str(), Some(bmh))], "{what}");
+            assert_eq!(
+                on_image,
+                vec![(sum.block_map_hash.as_str(), Some(bmh))],
+                "{what}"
+            );
             let set = aff4::volume::VolumeSet::from_bytes(bytes).expect("open");
             let rep = aff4::verify::verify(&set).expect("verify");
             assert!(rep.all_ok(), "{what}: {:?}", rep.checks);
@@ -71,7 +78,11 @@ fn counts_and_stored_bytes_add_up() {
     assert_eq!(sum.unreadable_bytes, 2 * 4096 + 100);
     assert_eq!(sum.other_symbolic_bytes, 5300);
     assert_eq!(
-        sum.data_bytes + sum.zero_bytes + sum.unreadable_bytes + sum.other_symbolic_bytes + sum.hole_bytes,
+        sum.data_bytes
+            + sum.zero_bytes
+            + sum.unreadable_bytes
+            + sum.other_symbolic_bytes
+            + sum.hole_bytes,
         total
     );
     // Stored codec: every chunk (short ones padded) is stored whole.
@@ -82,27 +93,42 @@ fn counts_and_stored_bytes_add_up() {
 #[test]
 fn out_of_order_and_overlapping_ranges_are_rejected() {
     let mut vw = aff4::writer::VolumeWriter::new(Vec::new(), "t").expect("volume");
-    let mut mem = vw.memory_image(opts(Compression::Snappy, 8)).expect("image");
-    mem.add_symbolic(8192, 4096, aff4::symbolic::Symbolic::Zero).expect("zero");
+    let mut mem = vw
+        .memory_image(opts(Compression::Snappy, 8))
+        .expect("image");
+    mem.add_symbolic(8192, 4096, aff4::symbolic::Symbolic::Zero)
+        .expect("zero");
     assert!(mem.add_chunk(4096, &[1; 4096], &[1; 4096]).is_err());
-    assert!(mem.add_symbolic(12287, 1, aff4::symbolic::Symbolic::Zero).is_err());
+    assert!(mem
+        .add_symbolic(12287, 1, aff4::symbolic::Symbolic::Zero)
+        .is_err());
     assert!(mem.add_chunk(12288, &[1; 4097], &[1; 4096]).is_err());
-    assert!(mem.add_symbolic(u64::MAX, 2, aff4::symbolic::Symbolic::Zero).is_err());
-    mem.add_chunk(12288, &[1; 4096], &[1; 4096]).expect("in order");
+    assert!(mem
+        .add_symbolic(u64::MAX, 2, aff4::symbolic::Symbolic::Zero)
+        .is_err());
+    mem.add_chunk(12288, &[1; 4096], &[1; 4096])
+        .expect("in order");
 }
 
 #[test]
 fn pyaff4_reads_every_range_identically() {
     let (pieces, total) = memory_layout(4096);
     let want = expected_image(&pieces, total);
-    for codec in [Compression::Snappy, Compression::Lz4, Compression::Zlib, Compression::Stored] {
+    for codec in [
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zlib,
+        Compression::Stored,
+    ] {
         for cis in [1024, 2] {
             let (bytes, _) = write_memory(opts(codec, cis), &pieces, total);
             let path = save(&bytes);
             // Mapped ranges only: pyaff4 returns nothing for reads starting in a hole.
             let mut ranges: Vec<(u64, u64)> = pieces.iter().map(Piece::range).collect();
             ranges.push((2 << 20, total - (2 << 20)));
-            let Some((size, got)) = pyaff4_ranges(&path, &ranges) else { return };
+            let Some((size, got)) = pyaff4_ranges(&path, &ranges) else {
+                return;
+            };
             assert_eq!(size, total, "{codec:?}/{cis}: pyaff4 size");
             for ((s, n), (read, h)) in ranges.iter().zip(&got) {
                 let what = format!("{codec:?}/{cis}: range {s:#x}+{n:#x}");
@@ -128,7 +154,12 @@ fn validate(opts: aff4::writer::StreamOptions) -> Option<(Validation, aff4::writ
 #[test]
 fn pyaff4_validator_finds_no_invalid_hash() {
     let block = vec![HashAlgo::Sha1, HashAlgo::Md5, HashAlgo::Blake2b];
-    for (cis, block_hashes) in [(1024, Vec::new()), (2, Vec::new()), (1024, block.clone()), (3, block)] {
+    for (cis, block_hashes) in [
+        (1024, Vec::new()),
+        (2, Vec::new()),
+        (1024, block.clone()),
+        (3, block),
+    ] {
         let o = aff4::writer::StreamOptions {
             block_hashes: block_hashes.clone(),
             ..opts(Compression::Snappy, cis)
@@ -137,16 +168,30 @@ fn pyaff4_validator_finds_no_invalid_hash() {
         let Some((v, sum)) = validate(o) else { return };
         // The map hashes, the blockMapHash and the Image's hash are always checked.
         let types: Vec<&str> = v.valid.iter().map(|(t, _)| t.as_str()).collect();
-        for t in ["mapIdxHash", "mapPointHash", "mapHash", "BlockMapHash", "AFF4Hash"] {
+        for t in [
+            "mapIdxHash",
+            "mapPointHash",
+            "mapHash",
+            "BlockMapHash",
+            "AFF4Hash",
+        ] {
             assert!(types.contains(&t), "{what}: {t} not validated: {types:?}");
         }
         let one_bevy = sum.stream.bevies == 1;
         assert_eq!(one_bevy, cis == 1024, "{what}");
         if one_bevy && !block_hashes.is_empty() {
             assert!(types.contains(&"BlockHashesHash"), "{what}: {types:?}");
-            assert_eq!(v.blocks.0, 3 * sum.chunks, "{what}: every block of every algorithm");
+            assert_eq!(
+                v.blocks.0,
+                3 * sum.chunks,
+                "{what}: every block of every algorithm"
+            );
         } else {
-            assert_eq!(sum.stream.block_hashes_dropped, !block_hashes.is_empty(), "{what}");
+            assert_eq!(
+                sum.stream.block_hashes_dropped,
+                !block_hashes.is_empty(),
+                "{what}"
+            );
             assert_eq!(v.blocks, (0, 0), "{what}");
         }
     }
@@ -177,7 +222,11 @@ fn sparse_image_above_4_gib_uses_u64_offsets() {
         Piece::Data(0, data(7, 10_000)),
         Piece::Sym(gib, gib, aff4::symbolic::Symbolic::Zero),
         Piece::Data(4 * gib + 8192, data(8, 3 * 32768 + 5)),
-        Piece::Sym(4 * gib + (1 << 20) - 100, 9000, aff4::symbolic::Symbolic::UnreadableData),
+        Piece::Sym(
+            4 * gib + (1 << 20) - 100,
+            9000,
+            aff4::symbolic::Symbolic::UnreadableData,
+        ),
     ];
     let total = 5 * gib + 4096;
     let o = aff4::writer::StreamOptions {
@@ -222,7 +271,9 @@ fn sparse_image_above_4_gib_uses_u64_offsets() {
     }
     let path = save(&bytes);
     unzip_t(&path);
-    let Some((size, got)) = pyaff4_ranges(&path, &ranges) else { return };
+    let Some((size, got)) = pyaff4_ranges(&path, &ranges) else {
+        return;
+    };
     assert_eq!(size, total, "pyaff4 size");
     for (((a, n), (read, hash)), w) in ranges.iter().zip(&got).zip(&want) {
         assert_eq!(read, n, "pyaff4 short read at {a:#x}");

@@ -402,7 +402,11 @@ impl ImageStreamWriter {
         for (a, d) in &block_hashes {
             let b = Term::iri(format!("{}/blockhash.{}", self.urn, a.name()));
             graph.insert(b.clone(), lx::RDF_TYPE, Term::iri(lx::BLOCK_HASHES));
-            graph.insert(b, lx::HASH, Term::typed(to_hex(d), HashAlgo::Sha512.datatype()));
+            graph.insert(
+                b,
+                lx::HASH,
+                Term::typed(to_hex(d), HashAlgo::Sha512.datatype()),
+            );
         }
         Ok(StreamSummary {
             urn: self.urn,

@@ -133,7 +133,10 @@ impl ImageCore {
             )));
         }
         let end = addr.checked_add(len).ok_or_else(|| {
-            Error::InvalidArgument(format!("{}: range {addr:#x}+{len:#x} overflows", self.map.urn()))
+            Error::InvalidArgument(format!(
+                "{}: range {addr:#x}+{len:#x} overflows",
+                self.map.urn()
+            ))
         })?;
         self.counts.hole += addr - self.pos;
         hash_repeated(&mut self.hasher, &ZEROS, addr - self.pos);
@@ -171,7 +174,8 @@ impl ImageCore {
         } else {
             self.stream.write_chunk(zip, raw, stored)?
         };
-        self.map.add(addr, raw.len() as u64, self.stream.urn(), at)?;
+        self.map
+            .add(addr, raw.len() as u64, self.stream.urn(), at)?;
         self.hasher.update(raw);
         self.counts.data += raw.len() as u64;
         self.pos = end;

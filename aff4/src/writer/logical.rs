@@ -91,7 +91,11 @@ impl<W: Write> VolumeWriter<W> {
         meta: &LogicalFileMeta,
     ) -> Result<String> {
         self.logical_count += 1;
-        let path = format!("files/{}/{}", self.logical_count, sanitize_path(original_name));
+        let path = format!(
+            "files/{}/{}",
+            self.logical_count,
+            sanitize_path(original_name)
+        );
         self.claim(&path)?;
         let file_urn = format!("{}/{path}", self.volume_urn);
         let mut head = Vec::new();

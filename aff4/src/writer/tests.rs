@@ -8,7 +8,10 @@ fn datetimes_are_utc_rfc3339() {
         xsd_datetime(UNIX_EPOCH + Duration::from_secs(951_782_400 + 86_399)),
         "2000-02-29T23:59:59Z"
     );
-    assert_eq!(xsd_datetime(UNIX_EPOCH - Duration::from_secs(1)), "1969-12-31T23:59:59Z");
+    assert_eq!(
+        xsd_datetime(UNIX_EPOCH - Duration::from_secs(1)),
+        "1969-12-31T23:59:59Z"
+    );
 }
 
 #[test]
@@ -34,8 +37,11 @@ fn volume_starts_with_description_and_version() {
     assert!(urn.starts_with("aff4://") && urn == urn.to_lowercase() && urn.len() == 43);
     assert!(v.add_member("version.txt", b"x").is_err());
     assert!(v.add_member("/abs", b"x").is_err());
-    v.add_member("PhysicalMemory/information.yaml", b"a: 1\n").unwrap();
-    assert!(v.add_member("PhysicalMemory/information.yaml", b"x").is_err());
+    v.add_member("PhysicalMemory/information.yaml", b"a: 1\n")
+        .unwrap();
+    assert!(v
+        .add_member("PhysicalMemory/information.yaml", b"x")
+        .is_err());
     let bytes = v.finish().unwrap();
     assert_eq!(&bytes[30..30 + 21], b"container.description");
     assert!(bytes.ends_with(urn.as_bytes()));

@@ -93,7 +93,8 @@ pub fn write_memory(opts: StreamOptions, pieces: &[Piece], total: u64) -> (Vec<u
                     padded.extend_from_slice(c);
                     padded.resize(cs, 0);
                     codec.encode_chunk(&padded, &mut stored);
-                    mem.add_chunk(addr + (i * cs) as u64, c, &stored).expect("add_chunk");
+                    mem.add_chunk(addr + (i * cs) as u64, c, &stored)
+                        .expect("add_chunk");
                 }
             }
             Piece::Sym(addr, len, s) => mem.add_symbolic(*addr, *len, *s).expect("add_symbolic"),
@@ -146,14 +147,20 @@ pub fn save(bytes: &[u8]) -> tempfile::TempPath {
 /// outside CI when the venv is missing. Panics with stderr if the script fails.
 pub fn python(script: &str, args: &[&str]) -> Option<String> {
     let py = crate::common::oracle_python()?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle").join(script);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/oracle")
+        .join(script);
     let out = Command::new(py)
         .arg(&script)
         .args(args)
         .output()
         .expect("run python");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{} failed: {stderr}", script.display());
+    assert!(
+        out.status.success(),
+        "{} failed: {stderr}",
+        script.display()
+    );
     Some(String::from_utf8(out.stdout).expect("utf-8 output"))
 }
 
@@ -167,7 +174,10 @@ pub fn pyaff4_ranges(path: &Path, ranges: &[(u64, u64)]) -> Option<(u64, Vec<(u6
             .collect::<Vec<_>>()
             .join(",")
     );
-    let out = python("write_read_ranges.py", &[path.to_str().expect("utf-8 path"), &arg])?;
+    let out = python(
+        "write_read_ranges.py",
+        &[path.to_str().expect("utf-8 path"), &arg],
+    )?;
     let mut size = None;
     let mut got = Vec::new();
     for line in out.lines() {

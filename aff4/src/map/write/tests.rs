@@ -1,7 +1,12 @@
 use super::*;
 
 fn e(mapped: u64, length: u64, target_offset: u64, target_id: u32) -> MapEntry {
-    MapEntry { mapped, length, target_offset, target_id }
+    MapEntry {
+        mapped,
+        length,
+        target_offset,
+        target_id,
+    }
 }
 
 #[test]
@@ -14,7 +19,10 @@ fn sorts_and_merges_contiguous_ranges() {
     m.add_symbolic(60, 10, Symbolic::Zero).unwrap(); // merges (target offset = mapped)
     m.add(110, 10, "aff4://v/s", 20).unwrap(); // merges with 100+10 after sorting
     let (entries, map, idx) = m.members().unwrap();
-    assert_eq!(entries, vec![e(0, 15, 0, 0), e(50, 20, 50, 1), e(100, 20, 10, 0)]);
+    assert_eq!(
+        entries,
+        vec![e(0, 15, 0, 0), e(50, 20, 50, 1), e(100, 20, 10, 0)]
+    );
     assert_eq!(map.len(), 3 * 28);
     assert_eq!(idx, b"aff4://v/s\nhttp://aff4.org/Schema#Zero\n");
 }
@@ -26,7 +34,10 @@ fn overlaps_are_rejected() {
     m.add(5, 10, "aff4://v/s", 100).unwrap();
     let mut z = ZipWriter::new(Vec::new());
     let err = m.finish(&mut z, "aff4://v", &mut Graph::new()).unwrap_err();
-    assert!(matches!(err, Error::InvalidArgument(ref s) if s.contains("overlaps")), "{err}");
+    assert!(
+        matches!(err, Error::InvalidArgument(ref s) if s.contains("overlaps")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -50,11 +61,19 @@ fn finish_writes_members_and_triples() {
     let sum = m.finish(&mut z, "aff4://v", &mut g).unwrap();
     assert_eq!(sum.size, 1 << 20);
     assert!(g.has_type("aff4://v/m", lx::MAP));
-    assert_eq!(g.object("aff4://v/m", lx::SIZE).and_then(Term::as_u64), Some(1 << 20));
-    let (_, map, idx) = (sum.entries, e(4096, 4096, 0, 0).to_bytes(), b"aff4://v/m/data\n");
+    assert_eq!(
+        g.object("aff4://v/m", lx::SIZE).and_then(Term::as_u64),
+        Some(1 << 20)
+    );
+    let (_, map, idx) = (
+        sum.entries,
+        e(4096, 4096, 0, 0).to_bytes(),
+        b"aff4://v/m/data\n",
+    );
     assert_eq!(sum.hashes, MapHashes::compute(&map, idx, None));
     assert_eq!(
-        g.object("aff4://v/m", MAP_POINT_HASH).and_then(Term::as_str),
+        g.object("aff4://v/m", MAP_POINT_HASH)
+            .and_then(Term::as_str),
         Some(to_hex(&sum.hashes.map_point).as_str())
     );
 }
