@@ -43,11 +43,13 @@
 //!   their aff4:FileImage, where pyaff4's `LinearHasher2` checks them (§6.1). They are
 //!   not typed aff4:Image, so the Validator and pyaff4's `images[0]` ignore them (§5.5).
 
+mod disk;
 mod image;
 mod logical;
 mod memory;
 
-pub use image::{DiskImageWriter, ImageSummary};
+pub use disk::DiskImageWriter;
+pub use image::ImageSummary;
 pub use logical::{sanitize_path, LogicalFileMeta, SMALL_FILE};
 pub use memory::MemoryImageWriter;
 
