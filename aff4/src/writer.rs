@@ -226,6 +226,12 @@ impl<W: Write> VolumeWriter<W> {
         &mut self.graph
     }
 
+    /// The member name under which the object `urn` is (or would be) stored in this
+    /// volume, e.g. for `<map>/information.yaml` (AFF4-FORMAT.md §2, §4.4).
+    pub fn member_name(&self, urn: &str) -> String {
+        crate::urn::member_name_for_urn(urn, &self.volume_urn)
+    }
+
     /// Claims a member name (or a member-name prefix) so two objects never collide.
     fn claim(&mut self, name: &str) -> Result<()> {
         if !self.members.insert(name.to_string()) {

@@ -280,3 +280,25 @@ fn sparse_image_above_4_gib_uses_u64_offsets() {
         assert_eq!(hash, w, "pyaff4 bytes at {a:#x}");
     }
 }
+
+#[test]
+fn information_yaml_resolves_under_the_map_urn() {
+    let mut vw = aff4::writer::VolumeWriter::new(Vec::new(), "t").expect("volume");
+    let mut mem = vw
+        .memory_image(opts(Compression::Snappy, 8))
+        .expect("image");
+    mem.add_chunk(0, &[7; 4096], &[7; 4096]).expect("chunk");
+    let name = mem.map_member("information.yaml");
+    let sum = mem.finish(4096).expect("finish");
+    assert_eq!(
+        name,
+        vw.member_name(&format!("{}/information.yaml", sum.map_urn))
+    );
+    vw.add_member(&name, b"Registers: {CR3: 0x1aa000}\n")
+        .expect("member");
+    let set = aff4::volume::VolumeSet::from_bytes(vw.finish().expect("finish")).expect("open");
+    let yaml = set
+        .member(&format!("{}/information.yaml", sum.map_urn))
+        .expect("by URN");
+    assert_eq!(yaml, b"Registers: {CR3: 0x1aa000}\n");
+}

@@ -42,6 +42,12 @@ fn volume_starts_with_description_and_version() {
     assert!(v
         .add_member("PhysicalMemory/information.yaml", b"x")
         .is_err());
+    let yaml = v.member_name("aff4://0b5c2a1e-0000-4000-8000-000000000000/information.yaml");
+    assert_eq!(
+        yaml,
+        "aff4%3A%2F%2F0b5c2a1e-0000-4000-8000-000000000000/information.yaml"
+    );
+    assert_eq!(v.member_name(&format!("{urn}/x/y")), "x/y");
     let bytes = v.finish().unwrap();
     assert_eq!(&bytes[30..30 + 21], b"container.description");
     assert!(bytes.ends_with(urn.as_bytes()));
