@@ -17,6 +17,7 @@ pub struct DiskImageWriter<'a, W: Write> {
     compression: crate::codec::Compression,
     pending: Vec<u8>,
     encoded: Vec<u8>,
+    padded: Vec<u8>,
 }
 
 const DISK: ImageKind = ImageKind {
@@ -34,6 +35,7 @@ impl<'a, W: Write> DiskImageWriter<'a, W> {
             compression,
             pending: Vec::new(),
             encoded: Vec::new(),
+            padded: Vec::new(),
         })
     }
 
@@ -85,9 +87,13 @@ impl<'a, W: Write> DiskImageWriter<'a, W> {
         let r = if chunk.iter().all(|&b| b == 0) {
             self.add_zero(chunk.len() as u64)
         } else {
-            let mut padded = chunk.clone();
+            // A short last chunk is encoded zero-padded (the stream stores it padded).
+            let mut padded = std::mem::take(&mut self.padded);
+            padded.clear();
+            padded.extend_from_slice(&chunk);
             padded.resize(self.core.chunk_size(), 0);
             self.compression.encode_chunk(&padded, &mut self.encoded);
+            self.padded = padded;
             let enc = std::mem::take(&mut self.encoded);
             let r = self.add_chunk(&chunk, &enc);
             self.encoded = enc;
