@@ -77,3 +77,61 @@ fn finish_writes_members_and_triples() {
         Some(to_hex(&sum.hashes.map_point).as_str())
     );
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `(mapped, len, target, target_offset)` → what each address resolves to.
+    fn resolve(entries: &[MapEntry], addr: u64) -> Option<(u32, u64)> {
+        entries
+            .iter()
+            .find(|e| e.mapped <= addr && addr < e.mapped + e.length)
+            .map(|e| (e.target_id, e.target_offset + (addr - e.mapped)))
+    }
+
+    proptest! {
+        #[test]
+        fn any_order_gives_the_same_sorted_merged_map(
+            lens in proptest::collection::vec((1u64..5, 0u64..3, 0u32..2, any::<bool>()), 1..20),
+            seed in any::<u64>(),
+        ) {
+            // Disjoint ranges, each continuing its target where `cont` is set.
+            let mut ranges = Vec::new();
+            let (mut at, mut toff) = (0u64, [0u64; 2]);
+            for (len, gap, t, cont) in lens {
+                at += gap;
+                let t = t as usize;
+                if !cont { toff[t] += 7; }
+                ranges.push((at, len, t, toff[t]));
+                at += len;
+                toff[t] += len;
+            }
+            let targets = ["aff4://v/a", "aff4://v/b"];
+            let mut shuffled = ranges.clone();
+            let mut x = seed | 1;
+            for i in (1..shuffled.len()).rev() {
+                x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                shuffled.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            let mut m = MapWriter::new("aff4://v/m");
+            for &(a, n, t, o) in &shuffled {
+                m.add(a, n, targets[t], o).unwrap();
+            }
+            let (entries, map, _) = m.members().unwrap();
+            prop_assert_eq!(map.len(), entries.len() * 28);
+            for w in entries.windows(2) {
+                prop_assert!(w[0].mapped + w[0].length <= w[1].mapped);
+                prop_assert!(!continues(&w[0], &w[1]), "unmerged {:?}", w);
+            }
+            let ids: Vec<u32> = targets.iter().map(|t| m.ids.get(*t).copied().unwrap_or(99)).collect();
+            for addr in 0..at + 2 {
+                let want = ranges
+                    .iter()
+                    .find(|(a, n, _, _)| *a <= addr && addr < a + n)
+                    .map(|&(a, _, t, o)| (ids[t], o + (addr - a)));
+                prop_assert_eq!(resolve(&entries, addr), want, "address {}", addr);
+            }
+        }
+    }
+}
