@@ -1,7 +1,7 @@
 //! Chunk compression: the codecs of `aff4:compressionMethod` (AFF4-FORMAT.md §3.2–3.3).
 
 use crate::{Error, Result};
-use std::io::Read;
+use std::cell::RefCell;
 
 /// A chunk codec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,16 +82,7 @@ impl Compression {
         out.clear();
         let ok = match self {
             Compression::Stored => false,
-            Compression::Snappy => {
-                out.resize(snap::raw::max_compress_len(chunk.len()), 0);
-                match snap::raw::Encoder::new().compress(chunk, out) {
-                    Ok(n) => {
-                        out.truncate(n);
-                        true
-                    }
-                    Err(_) => false,
-                }
-            }
+            Compression::Snappy => snappy_into(chunk, out),
             Compression::Lz4 => {
                 out.resize(lz4_flex::block::get_maximum_output_size(chunk.len()), 0);
                 match lz4_flex::block::compress_into(chunk, out) {
@@ -102,34 +93,8 @@ impl Compression {
                     Err(_) => false,
                 }
             }
-            Compression::Zlib => {
-                let mut e = flate2::write::ZlibEncoder::new(
-                    std::mem::take(out),
-                    flate2::Compression::fast(),
-                );
-                let r = std::io::Write::write_all(&mut e, chunk).and_then(|()| e.finish());
-                match r {
-                    Ok(v) => {
-                        *out = v;
-                        true
-                    }
-                    Err(_) => false,
-                }
-            }
-            Compression::Deflate => {
-                let mut e = flate2::write::DeflateEncoder::new(
-                    std::mem::take(out),
-                    flate2::Compression::fast(),
-                );
-                let r = std::io::Write::write_all(&mut e, chunk).and_then(|()| e.finish());
-                match r {
-                    Ok(v) => {
-                        *out = v;
-                        true
-                    }
-                    Err(_) => false,
-                }
-            }
+            Compression::Zlib => deflate_into(chunk, true, out),
+            Compression::Deflate => deflate_into(chunk, false, out),
         };
         if ok && out.len() + 16 < chunk.len() {
             return true;
@@ -199,13 +164,14 @@ impl Compression {
                     }
                 }
             }
-            Compression::Zlib => inflate(flate2::read::ZlibDecoder::new(stored), chunk_size, out)
-                .map_err(|e| bad(&e))?,
+            Compression::Zlib => {
+                inflate_into(stored, true, chunk_size, out).map_err(|e| bad(&e))?
+            }
             Compression::Deflate => {
                 // c-aff4 writes zlib-wrapped data under the rfc1951 URI: try raw, then zlib.
-                if inflate(flate2::read::DeflateDecoder::new(stored), chunk_size, out).is_err() {
-                    inflate(flate2::read::ZlibDecoder::new(stored), chunk_size, out)
-                        .map_err(|e| bad(&e))?;
+                if let Err(raw) = inflate_into(stored, false, chunk_size, out) {
+                    inflate_into(stored, true, chunk_size, out)
+                        .map_err(|z| bad(&format!("raw deflate: {raw}; zlib: {z}")))?;
                 }
             }
         }
@@ -213,14 +179,120 @@ impl Compression {
     }
 }
 
-fn inflate(r: impl Read, limit: usize, out: &mut Vec<u8>) -> std::result::Result<(), String> {
-    out.clear();
-    let mut r = r.take(limit as u64 + 1);
-    r.read_to_end(out).map_err(|e| e.to_string())?;
-    if out.len() > limit {
-        return Err(format!("inflates to more than the chunk size {limit}"));
+/// Per-thread (de)compressor state for zlib and raw deflate, reused across chunks so a
+/// chunk costs no allocation (creating a zlib stream allocates its window and tables).
+struct FlateState {
+    zlib_enc: flate2::Compress,
+    raw_enc: flate2::Compress,
+    zlib_dec: flate2::Decompress,
+    raw_dec: flate2::Decompress,
+}
+
+impl FlateState {
+    fn new() -> Self {
+        let level = flate2::Compression::fast();
+        FlateState {
+            zlib_enc: flate2::Compress::new(level, true),
+            raw_enc: flate2::Compress::new(level, false),
+            zlib_dec: flate2::Decompress::new(true),
+            raw_dec: flate2::Decompress::new(false),
+        }
     }
-    Ok(())
+}
+
+thread_local! {
+    static FLATE: RefCell<FlateState> = RefCell::new(FlateState::new());
+    // snap's encoder allocates its 32 KiB hash table on first use: keep one per thread.
+    static SNAPPY: RefCell<snap::raw::Encoder> = RefCell::new(snap::raw::Encoder::new());
+}
+
+/// Snappy-compresses `chunk` into `out`; false if the encoder fails.
+fn snappy_into(chunk: &[u8], out: &mut Vec<u8>) -> bool {
+    out.resize(snap::raw::max_compress_len(chunk.len()), 0);
+    let n = SNAPPY.with(|cell| {
+        let mut enc = cell.try_borrow_mut().ok()?;
+        enc.compress(chunk, out).ok()
+    });
+    match n {
+        Some(n) => {
+            out.truncate(n);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Compresses `chunk` into `out` (zlib header when `zlib`), giving up (false) once the
+/// output would no longer be shorter than the chunk: then it would be stored raw anyway.
+fn deflate_into(chunk: &[u8], zlib: bool, out: &mut Vec<u8>) -> bool {
+    out.resize(chunk.len(), 0);
+    let done = FLATE.with(|cell| {
+        let Ok(mut state) = cell.try_borrow_mut() else {
+            return None;
+        };
+        let enc = if zlib {
+            &mut state.zlib_enc
+        } else {
+            &mut state.raw_enc
+        };
+        enc.reset();
+        let status = enc
+            .compress(chunk, out, flate2::FlushCompress::Finish)
+            .ok()?;
+        let n = usize::try_from(enc.total_out()).ok()?;
+        (status == flate2::Status::StreamEnd).then_some(n)
+    });
+    match done {
+        Some(n) => {
+            out.truncate(n);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Inflates `stored` into `out` (zlib header when `zlib`). The whole stream must end
+/// within `limit` output bytes.
+fn inflate_into(
+    stored: &[u8],
+    zlib: bool,
+    limit: usize,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
+    // One byte of slack tells "exactly limit bytes" from "more than limit bytes".
+    out.resize(limit.saturating_add(1), 0);
+    let result = FLATE.with(|cell| {
+        let mut state = cell
+            .try_borrow_mut()
+            .map_err(|_| "inflater busy".to_string())?;
+        let dec = if zlib {
+            &mut state.zlib_dec
+        } else {
+            &mut state.raw_dec
+        };
+        dec.reset(zlib);
+        let status = dec
+            .decompress(stored, out, flate2::FlushDecompress::Finish)
+            .map_err(|e| e.to_string())?;
+        let n = usize::try_from(dec.total_out()).map_err(|e| e.to_string())?;
+        if n > limit {
+            return Err(format!("inflates to more than the chunk size {limit}"));
+        }
+        if status != flate2::Status::StreamEnd {
+            return Err("stream is truncated".to_string());
+        }
+        Ok(n)
+    });
+    match result {
+        Ok(n) => {
+            out.truncate(n);
+            Ok(())
+        }
+        Err(e) => {
+            out.clear();
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -318,6 +390,135 @@ mod tests {
         Compression::Zlib.encode_chunk(&big, &mut enc);
         assert!(Compression::Zlib
             .decode_chunk(&enc, 32768, &mut dec, "t")
+            .is_err());
+    }
+
+    #[test]
+    fn every_uri_real_producers_write_is_recognised() {
+        let want = [
+            ("http://code.google.com/p/snappy/", Compression::Snappy),
+            ("https://github.com/google/snappy", Compression::Snappy),
+            ("https://code.google.com/p/lz4/", Compression::Lz4),
+            ("https://www.ietf.org/rfc/rfc1950.txt", Compression::Zlib),
+            ("https://tools.ietf.org/html/rfc1951", Compression::Deflate),
+            ("http://tools.ietf.org/html/rfc1951", Compression::Deflate),
+            ("https://www.ietf.org/rfc/rfc1951.txt", Compression::Deflate),
+            ("http://www.ietf.org/rfc/rfc1951.txt", Compression::Deflate),
+            ("http://aff4.org/Schema#NullCompressor", Compression::Stored),
+            (
+                "http://aff4.org/Schema#compression/stored",
+                Compression::Stored,
+            ),
+            (
+                "http://afflib.org/2009/aff4#nullCompressor",
+                Compression::Stored,
+            ),
+        ];
+        for (iri, c) in want {
+            assert_eq!(Compression::from_iri(iri), Some(c), "{iri}");
+        }
+        assert_eq!(Compression::from_iri("http://example.com/zstd"), None);
+        assert_eq!(
+            Compression::Snappy.iri(),
+            "http://code.google.com/p/snappy/"
+        );
+        assert_eq!(
+            Compression::Stored.iri(),
+            "http://aff4.org/Schema#NullCompressor"
+        );
+        assert_eq!(Compression::from_name("SNAPPY"), Some(Compression::Snappy));
+        assert_eq!(Compression::from_name("stored"), Some(Compression::Stored));
+        assert_eq!(Compression::from_name("zstd"), None);
+    }
+
+    #[test]
+    fn compressed_only_when_sixteen_bytes_shorter() {
+        // A chunk of zeros compresses far below the threshold; the rule itself is
+        // checked on the stored length.
+        let zeros = vec![0u8; 32768];
+        let mut enc = Vec::new();
+        for c in [
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zlib,
+            Compression::Deflate,
+        ] {
+            assert!(c.encode_chunk(&zeros, &mut enc));
+            assert!(enc.len() + 16 < zeros.len());
+        }
+        // Stored never compresses.
+        assert!(!Compression::Stored.encode_chunk(&zeros, &mut enc));
+        assert_eq!(enc, zeros);
+        // A tiny chunk cannot get 16 bytes shorter: stored raw.
+        assert!(!Compression::Zlib.encode_chunk(&[7u8; 10], &mut enc));
+        assert_eq!(enc, vec![7u8; 10]);
+    }
+
+    #[test]
+    fn out_buffers_are_reused_across_calls() {
+        let data = sample();
+        let mut enc = Vec::with_capacity(64 * 1024);
+        let mut dec = Vec::with_capacity(64 * 1024);
+        for c in [
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zlib,
+            Compression::Deflate,
+        ] {
+            for _ in 0..3 {
+                let (pe, pd) = (enc.as_ptr(), dec.as_ptr());
+                c.encode_chunk(&data, &mut enc);
+                c.decode_chunk(&enc, data.len(), &mut dec, "t").unwrap();
+                assert_eq!(dec, data);
+                assert_eq!((pe, pd), (enc.as_ptr(), dec.as_ptr()), "{c:?} reallocated");
+            }
+        }
+    }
+
+    #[test]
+    fn errors_name_the_codec_and_the_object() {
+        let mut dec = Vec::new();
+        for c in [
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zlib,
+            Compression::Deflate,
+        ] {
+            let e = c
+                .decode_chunk(&[0xff; 40], 32768, &mut dec, "aff4://s/00000003")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(c.name()) && e.contains("aff4://s/00000003"),
+                "{e}"
+            );
+        }
+        // Truncated zlib stream.
+        let data = sample();
+        let mut enc = Vec::new();
+        Compression::Zlib.encode_chunk(&data, &mut enc);
+        assert!(Compression::Zlib
+            .decode_chunk(&enc[..enc.len() / 2], 32768, &mut dec, "t")
+            .is_err());
+        // Raw chunk longer than the chunk size.
+        assert!(Compression::Stored
+            .decode_chunk(&[0; 40], 32, &mut dec, "t")
+            .is_err());
+        // Exactly chunk-size output is fine; one more byte is not.
+        let exact = vec![3u8; 4096];
+        Compression::Deflate.encode_chunk(&exact, &mut enc);
+        Compression::Deflate
+            .decode_chunk(&enc, 4096, &mut dec, "t")
+            .unwrap();
+        assert_eq!(dec, exact);
+        assert!(Compression::Deflate
+            .decode_chunk(&enc, 4095, &mut dec, "t")
+            .is_err());
+        let mut big = vec![0u8; 40000];
+        let n = Compression::Lz4.encode_chunk(&vec![1u8; 40000], &mut big);
+        assert!(n);
+        assert!(Compression::Lz4
+            .decode_chunk(&big, 32768, &mut dec, "t")
             .is_err());
     }
 }

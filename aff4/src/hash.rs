@@ -38,8 +38,13 @@ impl HashAlgo {
         })
     }
     /// The datatype IRI we write.
-    /// BLAKE2b is written as `aff4:Blake2b`, the spelling pyaff4 0.34 parses (the
-    /// standard's `blake2b` is accepted on read).
+    ///
+    /// BLAKE2b is written as `http://aff4.org/Schema#Blake2b`: pyaff4 0.34 knows only
+    /// that spelling (its `lexicon.HASH_BLAKE2B`, the `Blake2bHash` value class and the
+    /// datatype table of its RDF value registry all use the capital B), so a literal
+    /// typed `aff4:blake2b` is not a hash to it. The standard's and c-aff4's lowercase
+    /// `blake2b` is accepted on read (see [`HashAlgo::from_datatype`]). Block-hash member
+    /// and subject names use the lowercase [`HashAlgo::name`] in both libraries.
     pub fn datatype(self) -> &'static str {
         match self {
             HashAlgo::Md5 => "http://aff4.org/Schema#MD5",
@@ -129,6 +134,17 @@ impl Hasher {
             Inner::Blake2b(h) => h.finalize().to_vec(),
         }
     }
+    /// Appends the digest to `out` (no allocation beyond growing `out`).
+    pub fn finish_into(self, out: &mut Vec<u8>) {
+        use sha2::Digest;
+        match self.0 {
+            Inner::Md5(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Sha1(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Sha256(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Sha512(h) => out.extend_from_slice(&h.finalize()),
+            Inner::Blake2b(h) => out.extend_from_slice(&h.finalize()),
+        }
+    }
     /// The algorithm.
     pub fn algo(&self) -> HashAlgo {
         match self.0 {
@@ -198,8 +214,27 @@ mod tests {
             assert_eq!(to_hex(&a.digest(b"abc")), hex, "{a:?}");
             assert_eq!(a.digest(b"abc").len(), a.digest_len());
         }
-        assert!(to_hex(&HashAlgo::Sha512.digest(b"abc")).starts_with("ddaf35a193617aba"));
-        assert!(to_hex(&HashAlgo::Blake2b.digest(b"abc")).starts_with("ba80a53f981c4d0d"));
+        assert_eq!(
+            to_hex(&HashAlgo::Sha512.digest(b"abc")),
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a\
+             2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        );
+        // RFC 7693 appendix A.
+        assert_eq!(
+            to_hex(&HashAlgo::Blake2b.digest(b"abc")),
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1\
+             7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923"
+        );
+        // Incremental feeding and finish_into agree with one-shot digests.
+        for a in HashAlgo::ALL {
+            let mut h = a.hasher();
+            h.update(b"a");
+            h.update(b"bc");
+            let mut out = vec![9u8];
+            h.finish_into(&mut out);
+            assert_eq!(out[1..], a.digest(b"abc")[..], "{a:?}");
+        }
+        assert_eq!(to_hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl Symbolic {
                 "FF" | "FFDevice" => Some(Symbolic::FfDevice),
                 "UnknownData" => Some(Symbolic::UnknownData),
                 "UnreadableData" => Some(Symbolic::UnreadableData),
-                _ => None,
+                // pyaff4's legacy lexicon also names single bytes as `aff4#XX`.
+                _ => hex(local).map(Symbolic::Byte),
             };
         }
         iri.strip_prefix("http://afflib.org/2012/SymbolicStream#")
@@ -74,22 +75,36 @@ impl Symbolic {
             Symbolic::UnreadableData => UNREADABLE,
         };
         let mut off = target_offset;
-        let mut done = 0usize;
-        while done < buf.len() {
+        let mut rest = buf;
+        while !rest.is_empty() {
             let in_tile = off % TILE;
-            let tile_left = (TILE - in_tile) as usize;
-            let n = tile_left.min(buf.len() - done);
-            let mut phase = (in_tile % pattern.len() as u64) as usize;
-            let mut i = 0;
-            while i < n {
-                let take = (pattern.len() - phase).min(n - i);
-                buf[done + i..done + i + take].copy_from_slice(&pattern[phase..phase + take]);
-                i += take;
-                phase = 0;
-            }
-            done += n;
+            // Bytes left in this 1 MiB tile; at most TILE, so it fits in usize.
+            let tile_left = usize::try_from(TILE - in_tile).unwrap_or(usize::MAX);
+            let n = tile_left.min(rest.len());
+            let (seg, tail) = rest.split_at_mut(n);
+            let phase = usize::try_from(in_tile % pattern.len() as u64).unwrap_or(0);
+            fill_periodic(seg, pattern, phase);
+            rest = tail;
             off += n as u64;
         }
+    }
+}
+
+/// Fills `seg` with `pattern` repeated, starting `phase` bytes into it: one rotated copy
+/// of the pattern, then doubling copies of whole periods (a few memcpys per tile).
+fn fill_periodic(seg: &mut [u8], pattern: &[u8], phase: usize) {
+    let period = pattern.len();
+    let (tail, head) = pattern.split_at(phase.min(period));
+    let first = head.iter().chain(tail).copied();
+    let mut filled = 0;
+    for (dst, src) in seg.iter_mut().zip(first) {
+        *dst = src;
+        filled += 1;
+    }
+    while filled < seg.len() {
+        let take = filled.min(seg.len() - filled);
+        seg.copy_within(..take, filled);
+        filled += take;
     }
 }
 
@@ -150,5 +165,56 @@ mod tests {
             "http://aff4.org/Schema#SymbolicStream61"
         );
         assert_eq!(Symbolic::from_iri("http://aff4.org/Schema#Image"), None);
+    }
+
+    #[test]
+    fn odd_offsets_and_lengths_match_the_slow_reference() {
+        for s in [Symbolic::UnknownData, Symbolic::UnreadableData] {
+            for off in [
+                TILE - 1,
+                TILE - 7,
+                2 * TILE - 13,
+                5 * TILE + 3,
+                u64::MAX - 100,
+            ] {
+                for len in [0usize, 1, 6, 7, 15, 1000, TILE as usize + 29] {
+                    if off.checked_add(len as u64).is_none() {
+                        continue;
+                    }
+                    let mut buf = vec![0xAAu8; len];
+                    s.fill(off, &mut buf);
+                    assert_eq!(buf, slow(s, off, len), "{s:?} at {off}+{len}");
+                }
+            }
+        }
+        // The tile ends with the truncated string and the next starts afresh.
+        let mut b = [0u8; 8];
+        Symbolic::UnknownData.fill(TILE - 4, &mut b);
+        assert_eq!(&b, b"UNKNUNKN");
+    }
+
+    #[test]
+    fn legacy_iris() {
+        assert_eq!(
+            Symbolic::from_iri("http://afflib.org/2009/aff4#Zero"),
+            Some(Symbolic::Zero)
+        );
+        assert_eq!(
+            Symbolic::from_iri("http://afflib.org/2009/aff4#FF"),
+            Some(Symbolic::FfDevice)
+        );
+        assert_eq!(
+            Symbolic::from_iri("http://afflib.org/2012/SymbolicStream#0a"),
+            Some(Symbolic::Byte(10))
+        );
+        assert_eq!(
+            Symbolic::from_iri("http://afflib.org/2009/aff4#3C"),
+            Some(Symbolic::Byte(0x3c))
+        );
+        assert_eq!(
+            Symbolic::from_iri("http://aff4.org/Schema#SymbolicStream1"),
+            None
+        );
+        assert_eq!(Symbolic::from_iri("http://aff4.org/Schema#NoData"), None);
     }
 }

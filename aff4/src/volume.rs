@@ -1,5 +1,18 @@
 //! Opening volumes (one file, or several forming a striped set) and resolving AFF4
 //! objects by URN.
+//!
+//! A [`VolumeSet`] is one resolver over every opened file: the metadata graphs are
+//! merged, and every ZIP member of every volume is indexed by the URN it stores
+//! (AFF4-FORMAT.md §2), so escapes in either case and AFF4-L's leading `/` all resolve.
+//! [`VolumeSet::open_stream`] dispatches on the object's type (§5.5):
+//!
+//! | type | opened as |
+//! | --- | --- |
+//! | symbolic IRI (`aff4:Zero`, `aff4:SymbolicStreamXX`, ...) | an unbounded pattern stream |
+//! | `aff4:Map` (legacy `aff4:map`) | [`MapReader`] |
+//! | `aff4:ImageStream` (legacy `aff4:stream`, Rekall `aff4:image`) | [`ImageStreamReader`] |
+//! | `aff4:Image` and its subclasses with `aff4:dataStream` | that data stream |
+//! | anything stored as a ZIP member (untyped, `ZipSegment`, c-aff4 logical files) | the member |
 
 use crate::codec::Compression;
 use crate::hash::HashAlgo;
@@ -11,20 +24,58 @@ use crate::stream::{ImageStreamInfo, ImageStreamReader, MAX_CHUNKS_IN_SEGMENT, M
 use crate::symbolic::Symbolic;
 use crate::zip::{Entry, Method, ZipArchive};
 use crate::{urn, Error, Result};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Largest member we read whole (turtle, map, idx, index, small files).
+/// Largest member we read whole (turtle, map, idx, index, small files, deflated members).
 pub const MEMBER_LIMIT: u64 = 1 << 30;
+
+/// Types whose bytes are those of their `aff4:dataStream` (c-aff4 `VolumeGroup`).
+const IMAGE_TYPES: [&str; 6] = [
+    lx::IMAGE,
+    lx::DISK_IMAGE,
+    lx::MEMORY_IMAGE,
+    lx::CONTIGUOUS_IMAGE,
+    "http://aff4.org/Schema#VolumeImage",
+    "http://aff4.org/Schema#DiscontiguousImage",
+];
+
+/// Pre-standard map type (Evimetry 1.x after namespace rewriting, and Rekall 2015).
+const LEGACY_MAP: &str = "http://aff4.org/Schema#map";
+/// Pre-standard ImageStream types: Evimetry 1.x `aff4:stream`, Rekall `aff4:image`.
+const LEGACY_STREAMS: [&str; 2] = [
+    "http://aff4.org/Schema#stream",
+    "http://aff4.org/Schema#image",
+];
+
+/// Members every volume has that are not AFF4 objects.
+const VOLUME_FILES: [&str; 3] = ["information.turtle", "version.txt", "container.description"];
 
 /// A readable, seekable AFF4 stream.
 pub trait Stream: Read + Seek + Send {
-    /// Logical size in bytes.
+    /// Logical size in bytes (`u64::MAX` for unbounded symbolic streams).
     fn size(&self) -> u64;
     /// The URN.
     fn urn(&self) -> &str;
+}
+
+/// Recovers the typed [`Error`] a [`Stream`] wrapped in the `std::io::Error` its
+/// `Read` impl must return; other I/O errors become [`Error::Io`] with `context`.
+pub fn stream_error(e: std::io::Error, context: &str) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<Error>()) {
+        if let Some(inner) = e.into_inner() {
+            if let Ok(typed) = inner.downcast::<Error>() {
+                return *typed;
+            }
+        }
+        return Error::Io {
+            context: context.to_string(),
+            source: std::io::Error::other("unrecoverable stream error"),
+        };
+    }
+    Error::io(context, e)
 }
 
 /// New position for a seek within a stream of `size` bytes.
@@ -42,9 +93,22 @@ pub(crate) fn seek_to(cur: u64, size: u64, pos: SeekFrom) -> std::io::Result<u64
     })
 }
 
+/// Which producer dialect a volume is written in (decides legacy layouts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// `version.txt` present: AFF4 Standard v1.0/v1.1.
+    Standard,
+    /// No `version.txt`, turtle in the `http://afflib.org/2009/aff4#` namespace
+    /// (Evimetry 1.x/2.x pre-standard).
+    LegacyEvimetry,
+    /// No `version.txt`, standard namespace: Rekall-era pmem ("scudette" vocabulary,
+    /// swapped map fields).
+    LegacyRekall,
+}
+
 /// One opened volume file.
 pub struct Volume {
-    /// The volume URN (from the ZIP comment).
+    /// The volume URN (from the ZIP comment, or `container.description`).
     pub urn: String,
     /// Where it was opened from.
     pub path: PathBuf,
@@ -52,6 +116,8 @@ pub struct Volume {
     pub tool: Option<String>,
     /// `major.minor` from version.txt, when present.
     pub version: Option<String>,
+    /// The producer dialect.
+    pub dialect: Dialect,
     src: Arc<dyn ReadAt>,
     archive: ZipArchive,
 }
@@ -59,7 +125,8 @@ pub struct Volume {
 /// Member lookup shared by every stream opened from a set.
 pub struct Resolver {
     volumes: Vec<Volume>,
-    members: HashMap<String, (usize, usize)>,
+    /// Stored URN -> (volume index, entry index), sorted so prefix scans are cheap.
+    members: BTreeMap<String, (usize, usize)>,
     graph: Graph,
 }
 
@@ -75,7 +142,7 @@ impl Resolver {
         Some((vol, vol.archive.entries().get(e)?))
     }
 
-    /// Reads a whole member (inflating it) by URN.
+    /// Reads a whole member (inflating it) by URN; fails above `limit` bytes.
     pub fn read_member_by_urn(&self, urn: &str, limit: u64) -> Result<Vec<u8>> {
         let (vol, entry) = self
             .member_by_urn(urn)
@@ -84,30 +151,22 @@ impl Resolver {
             .read_member(vol.src.as_ref(), &entry.name, limit)
     }
 
-    /// Reads `buf.len()` bytes at `offset` inside a stored member.
+    /// Reads `buf.len()` bytes at `offset` inside a stored (method 0) member. Deflated
+    /// members cannot be read positionally: use [`Resolver::read_member_by_urn`].
     pub fn read_member_range(&self, urn: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
         let (vol, entry) = self
             .member_by_urn(urn)
             .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
         if entry.method != Method::Stored {
-            let all = vol
-                .archive
-                .read_member(vol.src.as_ref(), &entry.name, MEMBER_LIMIT)?;
-            let s = all
-                .get(offset as usize..offset as usize + buf.len())
-                .ok_or_else(|| {
-                    Error::corrupt(
-                        urn,
-                        format!("range {offset}+{} past the member end", buf.len()),
-                    )
-                })?;
-            buf.copy_from_slice(s);
-            return Ok(());
+            return Err(Error::Unsupported {
+                urn: urn.to_string(),
+                what: "positional read of a deflated member".into(),
+            });
         }
-        if offset
+        let in_bounds = offset
             .checked_add(buf.len() as u64)
-            .is_none_or(|end| end > entry.compressed_size)
-        {
+            .is_some_and(|end| end <= entry.compressed_size);
+        if !in_bounds {
             return Err(Error::corrupt(
                 urn,
                 format!(
@@ -121,6 +180,31 @@ impl Resolver {
             .read_exact_at(buf, entry.data_offset + offset)
             .map_err(|e| Error::io(format!("reading {}", entry.name), e))
     }
+
+    /// Whether the map `urn` stores its entries in Rekall's swapped field order: typed
+    /// lowercase `aff4:map` in a Rekall-dialect volume (Evimetry 1.x also says
+    /// `aff4:map` but uses the standard order, checked on REF `AFF4PreStd`).
+    pub(crate) fn map_is_rekall_layout(&self, urn: &str) -> bool {
+        let dialect = self
+            .member_by_urn(&format!("{urn}/map"))
+            .map(|(v, _)| v.dialect);
+        self.graph.has_type(urn, LEGACY_MAP) && dialect == Some(Dialect::LegacyRekall)
+    }
+}
+
+/// Whether `urn` is an `aff4:Map` (or a pre-standard `aff4:map`).
+pub(crate) fn is_map(g: &Graph, urn: &str) -> bool {
+    g.has_type(urn, lx::MAP) || g.has_type(urn, LEGACY_MAP)
+}
+
+/// Whether `urn` is an `aff4:ImageStream` (or a pre-standard stream type).
+pub(crate) fn is_image_stream(g: &Graph, urn: &str) -> bool {
+    g.has_type(urn, lx::IMAGE_STREAM) || LEGACY_STREAMS.iter().any(|t| g.has_type(urn, t))
+}
+
+/// Whether `urn` has one of the image types that follow `aff4:dataStream`.
+fn is_image_type(g: &Graph, urn: &str) -> bool {
+    IMAGE_TYPES.iter().any(|t| g.has_type(urn, t))
 }
 
 /// What kind of object a URN names.
@@ -134,7 +218,7 @@ pub enum ObjectKind {
     ImageStream,
     /// A logical file (AFF4-L FileImage or c-aff4 logical file).
     LogicalFile,
-    /// A plain ZIP member.
+    /// A plain ZIP member that is not part of another object.
     ZipSegment,
     /// Anything else described in the metadata.
     Other,
@@ -151,12 +235,17 @@ pub struct ObjectInfo {
     pub types: Vec<String>,
     /// Logical size, when known.
     pub size: Option<u64>,
-    /// Bytes stored in the volume(s), when it has members.
+    /// Bytes stored in the volume(s): the member itself and every member under
+    /// `<urn>/`, when it has any.
     pub stored_size: Option<u64>,
     /// Codec, for ImageStreams.
     pub compression: Option<Compression>,
+    /// `aff4:category` IRI (e.g. `memory:physical`), when present.
+    pub category: Option<String>,
     /// Stored hashes: (algorithm or datatype name, hex).
     pub hashes: Vec<(String, String)>,
+    /// Original file name of a logical file (untrusted text).
+    pub original_name: Option<String>,
 }
 
 /// One volume or a striped set opened as one resolver.
@@ -165,6 +254,8 @@ pub struct VolumeSet {
     res: Arc<Resolver>,
 }
 
+/// `tool` and `major.minor` of a version.txt; `None` version when it does not parse
+/// the way pyaff4 requires (`key=value` lines with major, minor and tool).
 fn parse_version(text: &str) -> (Option<String>, Option<String>) {
     let mut kv = HashMap::new();
     for line in text.lines() {
@@ -179,8 +270,53 @@ fn parse_version(text: &str) -> (Option<String>, Option<String>) {
     (kv.get("tool").cloned(), version)
 }
 
+/// The volume URN: the EOCD comment, or `container.description` when the comment is
+/// not an AFF4 URN.
+fn volume_urn(archive: &ZipArchive, src: &dyn ReadAt, path: &Path) -> Result<String> {
+    let comment = archive.comment().trim_end_matches(['\0', '\n', '\r', ' ']);
+    if comment.starts_with("aff4:") {
+        return Ok(comment.to_string());
+    }
+    if let Ok(d) = archive.read_member(src, "container.description", 4096) {
+        let d = String::from_utf8_lossy(&d).trim().to_string();
+        if d.starts_with("aff4:") {
+            return Ok(d);
+        }
+    }
+    Err(Error::Zip(format!(
+        "{}: no volume URN (ZIP comment or container.description)",
+        path.display()
+    )))
+}
+
+/// Parses turtle, turning a panic inside the parser (sophia 0.10 asserts on some
+/// malformed IRIs, e.g. one holding U+FFFD from invalid UTF-8) into [`Error::Rdf`].
+fn parse_turtle_guarded(text: &str, base: &str) -> Result<Graph> {
+    std::panic::catch_unwind(|| crate::rdf::parse_turtle(text, Some(base))).unwrap_or_else(|_| {
+        Err(Error::Rdf(
+            "the Turtle parser rejected malformed input".into(),
+        ))
+    })
+}
+
+fn read_turtle(v: &Volume) -> Result<String> {
+    match v.archive.read_member(
+        v.src.as_ref(),
+        "information.turtle",
+        crate::rdf::MAX_TURTLE as u64,
+    ) {
+        Ok(t) => Ok(String::from_utf8_lossy(&t).into_owned()),
+        Err(Error::MissingMember(_)) => Err(Error::MissingMember(format!(
+            "{}: information.turtle",
+            v.path.display()
+        ))),
+        Err(e) => Err(e),
+    }
+}
+
 impl VolumeSet {
-    /// Opens one or several volume files as one set.
+    /// Opens one or several volume files as one set (a striped or split set is given
+    /// as all of its files).
     pub fn open<P: AsRef<Path>>(paths: &[P]) -> Result<Self> {
         if paths.is_empty() {
             return Err(Error::InvalidArgument("no volume given".into()));
@@ -206,18 +342,7 @@ impl VolumeSet {
             Error::Zip(m) => Error::Zip(format!("{}: {m}", path.display())),
             other => other,
         })?;
-        let mut urn = archive.comment().trim().to_string();
-        if !urn.starts_with("aff4:") {
-            if let Ok(d) = archive.read_member(src.as_ref(), "container.description", 4096) {
-                urn = String::from_utf8_lossy(&d).trim().to_string();
-            }
-        }
-        if !urn.starts_with("aff4:") {
-            return Err(Error::Zip(format!(
-                "{}: no volume URN (ZIP comment or container.description)",
-                path.display()
-            )));
-        }
+        let urn = volume_urn(&archive, src.as_ref(), path)?;
         let (tool, version) = match archive.read_member(src.as_ref(), "version.txt", 4096) {
             Ok(v) => parse_version(&String::from_utf8_lossy(&v)),
             Err(_) => (None, None),
@@ -226,40 +351,30 @@ impl VolumeSet {
             urn,
             path: path.to_path_buf(),
             tool,
+            dialect: if version.is_some() {
+                Dialect::Standard
+            } else {
+                Dialect::LegacyRekall
+            },
             version,
             src,
             archive,
         })
     }
 
-    fn from_volumes(volumes: Vec<Volume>) -> Result<Self> {
+    fn from_volumes(mut volumes: Vec<Volume>) -> Result<Self> {
         let mut graph = Graph::new();
-        let mut members = HashMap::new();
-        for (vi, v) in volumes.iter().enumerate() {
-            for (ei, e) in v.archive.entries().iter().enumerate() {
-                members.insert(urn::urn_for_member_name(&e.name, &v.urn), (vi, ei));
+        for v in volumes.iter_mut() {
+            let text = read_turtle(v)?;
+            if v.dialect != Dialect::Standard && text.contains(lx::AFF4_LEGACY) {
+                v.dialect = Dialect::LegacyEvimetry;
             }
-            match v.archive.read_member(
-                v.src.as_ref(),
-                "information.turtle",
-                crate::rdf::MAX_TURTLE as u64,
-            ) {
-                Ok(t) => {
-                    let text = String::from_utf8_lossy(&t);
-                    let g = crate::rdf::parse_turtle(&text, Some(&v.urn)).map_err(|e| {
-                        Error::Rdf(format!("{}: information.turtle: {e}", v.path.display()))
-                    })?;
-                    graph.extend(&g);
-                }
-                Err(Error::MissingMember(_)) => {
-                    return Err(Error::MissingMember(format!(
-                        "{}: information.turtle",
-                        v.path.display()
-                    )))
-                }
-                Err(e) => return Err(e),
-            }
+            let g = parse_turtle_guarded(&text, &v.urn).map_err(|e| {
+                Error::Rdf(format!("{}: information.turtle: {e}", v.path.display()))
+            })?;
+            graph.extend(&g);
         }
+        let members = index_members(&volumes, &graph);
         Ok(VolumeSet {
             res: Arc::new(Resolver {
                 volumes,
@@ -279,127 +394,261 @@ impl VolumeSet {
         &self.res.volumes
     }
 
-    /// Reads a whole member by URN (or by member name relative to the first volume).
-    pub fn member(&self, name_or_urn: &str) -> Result<Vec<u8>> {
-        let urn = if name_or_urn.starts_with("aff4:") {
-            name_or_urn.to_string()
-        } else {
-            urn::urn_for_member_name(name_or_urn, &self.res.volumes[0].urn)
-        };
-        self.res.read_member_by_urn(&urn, MEMBER_LIMIT)
+    /// The member lookup behind this set.
+    pub fn resolver(&self) -> &Resolver {
+        &self.res
     }
 
-    /// The memory/disk image: an aff4:Image that is not a logical file (the first by URN).
+    /// Reads a whole member (at most [`MEMBER_LIMIT`] bytes) by URN, or by member name
+    /// (exact, or relative to the first volume).
+    pub fn member(&self, name_or_urn: &str) -> Result<Vec<u8>> {
+        self.member_limited(name_or_urn, MEMBER_LIMIT)
+    }
+
+    /// Like [`VolumeSet::member`] with a caller-chosen size limit.
+    pub fn member_limited(&self, name_or_urn: &str, limit: u64) -> Result<Vec<u8>> {
+        if !name_or_urn.starts_with("aff4:") {
+            for v in self.volumes() {
+                if v.archive.entry(name_or_urn).is_some() {
+                    return v.archive.read_member(v.src.as_ref(), name_or_urn, limit);
+                }
+            }
+        }
+        let urn = match self.volumes().first() {
+            Some(v) if !name_or_urn.starts_with("aff4:") => {
+                urn::urn_for_member_name(name_or_urn, &v.urn)
+            }
+            _ => name_or_urn.to_string(),
+        };
+        self.res.read_member_by_urn(&urn, limit)
+    }
+
+    /// The memory/disk image: an `aff4:Image` that is not a logical file, preferring
+    /// one with an `aff4:dataStream`; the first by URN, so the choice is deterministic.
     pub fn primary_image(&self) -> Option<String> {
         let g = self.graph();
-        let mut imgs: Vec<&str> = g
+        let candidates: Vec<&str> = g
             .subjects_of_type(lx::IMAGE)
             .into_iter()
-            .filter(|s| !g.has_type(s, lx::FILE_IMAGE) && data_stream(g, s).is_some())
+            .filter(|s| !self.is_logical(s))
             .collect();
-        if imgs.is_empty() {
-            // c-aff4 disk images: an ImageStream typed aff4:Image; linpmem: a Map typed Image.
-            imgs = g
-                .subjects_of_type(lx::IMAGE)
-                .into_iter()
-                .filter(|s| !self.is_logical(s))
-                .collect();
-        }
-        imgs.first().map(|s| s.to_string())
+        candidates
+            .iter()
+            .find(|s| data_stream(g, s).is_some())
+            // c-aff4 disk images: an ImageStream typed aff4:Image; linpmem and
+            // Evimetry 1.x: a Map typed Image.
+            .or_else(|| candidates.first())
+            .map(|s| s.to_string())
     }
 
-    fn is_logical(&self, s: &str) -> bool {
+    /// A logical file: AFF4-L `aff4:FileImage`, anything with an original file name,
+    /// or c-aff4's `-i` files (an `aff4:Image` stored as a plain member, with no data
+    /// stream and no map or ImageStream type).
+    pub fn is_logical(&self, s: &str) -> bool {
         let g = self.graph();
         g.has_type(s, lx::FILE_IMAGE)
             || g.object(s, lx::ORIGINAL_FILE_NAME).is_some()
             || g.object(s, lx::ORIGINAL_FILENAME_CAFF4).is_some()
+            || (is_image_type(g, s)
+                && data_stream(g, s).is_none()
+                && !is_map(g, s)
+                && !is_image_stream(g, s)
+                && self.res.member_by_urn(s).is_some())
     }
 
     /// The Map behind an image (following aff4:dataStream), or the image itself if it is
-    /// a Map. An image backed directly by an ImageStream gets a one-range map.
+    /// a Map. An image backed directly by another stream gets a one-range map.
     pub fn image_map(&self, image: &str) -> Result<Map> {
         let g = self.graph();
         let target = data_stream(g, image).unwrap_or_else(|| image.to_string());
-        if g.has_type(&target, lx::MAP) {
+        if is_map(g, &target) {
             return Map::load(&self.res, &target);
         }
         let size = self.open_stream(&target)?.size();
         Ok(Map::single(&target, size))
     }
 
-    /// Opens any object as a `Read + Seek` stream.
+    /// Opens any object as a `Read + Seek` stream (see the module documentation for
+    /// how each type is opened).
     pub fn open_stream(&self, urn: &str) -> Result<Box<dyn Stream>> {
         open_stream(&self.res, urn, &mut Vec::new())
     }
 
-    /// Every object described in the metadata or stored as a member.
+    /// Every object described in the metadata (except the volumes themselves), then
+    /// every ZIP member that belongs to no described object, sorted by URN.
     pub fn objects(&self) -> Vec<ObjectInfo> {
         let g = self.graph();
-        let mut out = Vec::new();
-        for s in g.subjects() {
-            let types: Vec<String> = g.types(s).into_iter().map(String::from).collect();
-            if types.is_empty() || g.has_type(s, lx::ZIP_VOLUME) {
-                continue;
-            }
-            let kind = if self.is_logical(s) {
-                ObjectKind::LogicalFile
-            } else if g.has_type(s, lx::IMAGE_STREAM) {
-                ObjectKind::ImageStream
-            } else if g.has_type(s, lx::MAP) {
-                ObjectKind::Map
-            } else if g.has_type(s, lx::IMAGE) {
-                ObjectKind::Image
-            } else {
-                ObjectKind::Other
-            };
-            let stored: u64 = self
-                .res
-                .members
+        let described: Vec<&str> = g
+            .subjects()
+            .into_iter()
+            .filter(|s| !g.types(s).is_empty() && !self.is_volume(s))
+            .collect();
+        let mut out: Vec<ObjectInfo> = described.iter().map(|s| self.object_info(s)).collect();
+        for (m, _) in self.res.members.iter() {
+            let owned = described
                 .iter()
-                .filter(|(u, _)| {
-                    u.as_str() == s || u.strip_prefix(s).is_some_and(|r| r.starts_with('/'))
-                })
-                .filter_map(|(u, _)| self.res.member_by_urn(u).map(|(_, e)| e.compressed_size))
-                .sum();
-            let hashes = g
-                .objects(s, lx::HASH)
-                .into_iter()
-                .filter_map(|t| {
-                    let dt = t.datatype()?;
-                    let name = HashAlgo::from_datatype(dt).map_or_else(
-                        || dt.rsplit(['#', '/']).next().unwrap_or(dt).to_string(),
-                        |a| a.name().to_string(),
-                    );
-                    Some((name, t.as_str()?.to_string()))
-                })
-                .collect();
-            out.push(ObjectInfo {
-                urn: s.to_string(),
-                kind,
-                types,
-                size: g.object(s, lx::SIZE).and_then(Term::as_u64),
-                stored_size: (stored > 0).then_some(stored),
-                compression: g
-                    .object(s, lx::COMPRESSION_METHOD)
-                    .and_then(Term::as_iri)
-                    .and_then(Compression::from_iri),
-                hashes,
-            });
+                .any(|s| m == s || m.strip_prefix(s).is_some_and(|r| r.starts_with('/')));
+            if !owned && !self.is_volume_file(m) {
+                out.push(self.object_info(m));
+            }
         }
+        out.sort_by(|a, b| a.urn.cmp(&b.urn));
         out
+    }
+
+    fn is_volume(&self, s: &str) -> bool {
+        self.graph().has_type(s, lx::ZIP_VOLUME)
+            || self
+                .graph()
+                .has_type(s, "http://aff4.org/Schema#zip_volume")
+            || self.volumes().iter().any(|v| v.urn == s)
+    }
+
+    fn is_volume_file(&self, member_urn: &str) -> bool {
+        self.volumes().iter().any(|v| {
+            VOLUME_FILES
+                .iter()
+                .any(|f| member_urn == format!("{}/{f}", v.urn))
+        })
+    }
+
+    fn object_kind(&self, s: &str) -> ObjectKind {
+        let g = self.graph();
+        if self.is_logical(s) {
+            ObjectKind::LogicalFile
+        } else if is_image_stream(g, s) {
+            ObjectKind::ImageStream
+        } else if is_map(g, s) {
+            ObjectKind::Map
+        } else if is_image_type(g, s) {
+            ObjectKind::Image
+        } else if g.types(s).is_empty() || g.has_type(s, lx::ZIP_SEGMENT) {
+            ObjectKind::ZipSegment
+        } else {
+            ObjectKind::Other
+        }
+    }
+
+    /// Bytes stored for `s`: its own member plus every member under `s/`.
+    fn stored_size(&self, s: &str) -> u64 {
+        let own = self
+            .res
+            .member_by_urn(s)
+            .map_or(0, |(_, e)| e.compressed_size);
+        let prefix = format!("{s}/");
+        let below: u64 = self
+            .res
+            .members
+            .range(prefix.clone()..)
+            .take_while(|(u, _)| u.starts_with(&prefix))
+            .filter_map(|(u, _)| self.res.member_by_urn(u).map(|(_, e)| e.compressed_size))
+            .sum();
+        own.saturating_add(below)
+    }
+
+    fn object_info(&self, s: &str) -> ObjectInfo {
+        let g = self.graph();
+        let stored = self.stored_size(s);
+        let size = g
+            .object(s, lx::SIZE)
+            .and_then(Term::as_u64)
+            .or_else(|| self.res.member_by_urn(s).map(|(_, e)| e.size));
+        ObjectInfo {
+            urn: s.to_string(),
+            kind: self.object_kind(s),
+            types: g.types(s).into_iter().map(String::from).collect(),
+            size,
+            stored_size: (stored > 0).then_some(stored),
+            compression: image_stream_compression(g, s),
+            category: g
+                .object(s, lx::CATEGORY)
+                .and_then(|t| t.as_iri().or_else(|| t.as_str()))
+                .map(String::from),
+            hashes: stored_hashes(g, s),
+            original_name: g
+                .object(s, lx::ORIGINAL_FILE_NAME)
+                .or_else(|| g.object(s, lx::ORIGINAL_FILENAME_CAFF4))
+                .and_then(Term::as_str)
+                .map(String::from),
+        }
     }
 }
 
-/// The data stream of an image: its aff4:dataStream, preferring an aff4:Map (a striped
-/// image names one map per volume; any of them maps the whole image).
-fn data_stream(g: &Graph, image: &str) -> Option<String> {
+/// Indexes every member of every volume by the URN it stores. When two volumes hold a
+/// member for the same URN, the volume named by `aff4:stored` on the closest described
+/// ancestor URN wins; otherwise the first volume.
+fn index_members(volumes: &[Volume], g: &Graph) -> BTreeMap<String, (usize, usize)> {
+    let mut members: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (vi, v) in volumes.iter().enumerate() {
+        for (ei, e) in v.archive.entries().iter().enumerate() {
+            let u = urn::urn_for_member_name(&e.name, &v.urn);
+            match members.get(&u) {
+                Some(&(prev, _)) if !prefers(g, volumes, &u, vi, prev) => {}
+                _ => {
+                    members.insert(u, (vi, ei));
+                }
+            }
+        }
+    }
+    members
+}
+
+/// Whether volume `new` should replace volume `old` as the holder of `member_urn`.
+fn prefers(g: &Graph, volumes: &[Volume], member_urn: &str, new: usize, old: usize) -> bool {
+    let mut at = member_urn;
+    loop {
+        let stored = g.objects(at, lx::STORED);
+        let names = |i: usize| {
+            volumes
+                .get(i)
+                .is_some_and(|v| stored.iter().any(|t| t.as_iri() == Some(v.urn.as_str())))
+        };
+        if !stored.is_empty() {
+            return names(new) && !names(old);
+        }
+        match at.rsplit_once('/') {
+            Some((parent, _)) if parent.len() > "aff4://".len() => at = parent,
+            _ => return false,
+        }
+    }
+}
+
+/// Stored `aff4:hash` values of `s` as (algorithm name or datatype local name, hex).
+pub(crate) fn stored_hashes(g: &Graph, s: &str) -> Vec<(String, String)> {
+    g.objects(s, lx::HASH)
+        .into_iter()
+        .filter_map(|t| {
+            let dt = t.datatype()?;
+            let name = HashAlgo::from_datatype(dt).map_or_else(
+                || dt.rsplit(['#', '/']).next().unwrap_or(dt).to_string(),
+                |a| a.name().to_string(),
+            );
+            Some((name, t.as_str()?.to_string()))
+        })
+        .collect()
+}
+
+fn image_stream_compression(g: &Graph, s: &str) -> Option<Compression> {
+    if !is_image_stream(g, s) {
+        return None;
+    }
+    ["compressionMethod", "CompressionMethod", "compression"]
+        .iter()
+        .find_map(|p| g.object(s, &format!("{}{p}", lx::AFF4)))
+        .and_then(|t| t.as_iri().or_else(|| t.as_str()))
+        .and_then(|i| Compression::from_iri(i).or_else(|| Compression::from_name(i)))
+}
+
+/// The data stream of an image: its aff4:dataStream, preferring a map (a striped
+/// image names one map per volume; each of them maps the whole image).
+pub(crate) fn data_stream(g: &Graph, image: &str) -> Option<String> {
     let all: Vec<&str> = g
         .objects(image, lx::DATA_STREAM)
         .into_iter()
         .filter_map(Term::as_iri)
         .collect();
     all.iter()
-        .find(|d| g.has_type(d, lx::MAP))
+        .find(|d| is_map(g, d))
         .or(all.first())
         .map(|d| d.to_string())
 }
@@ -412,9 +661,19 @@ pub(crate) fn image_stream_info(g: &Graph, urn: &str) -> Result<ImageStreamInfo>
             .iter()
             .find_map(|n| g.object(urn, &format!("{}{n}", lx::AFF4)))
     };
-    let int = |names: &[&str], default: u64| get(names).and_then(Term::as_u64).unwrap_or(default);
-    let chunk_size = int(&["chunkSize", "chunk_size"], 32768);
-    let chunks_in_segment = int(&["chunksInSegment", "chunks_in_segment"], 1024);
+    let int = |names: &[&str], default: u64| -> Result<u64> {
+        match get(names) {
+            None => Ok(default),
+            Some(t) => t.as_u64().ok_or_else(|| {
+                Error::corrupt(urn, format!("aff4:{} is not an integer: {t:?}", names[0]))
+            }),
+        }
+    };
+    let chunk_size = int(&["chunkSize", "chunk_size"], 32768)?;
+    let chunks_in_segment = int(
+        &["chunksInSegment", "chunks_in_segment", "chunks_per_segment"],
+        1024,
+    )?;
     if chunk_size == 0 || chunk_size > MAX_CHUNK_SIZE {
         return Err(Error::corrupt(
             urn,
@@ -424,7 +683,9 @@ pub(crate) fn image_stream_info(g: &Graph, urn: &str) -> Result<ImageStreamInfo>
     if chunks_in_segment == 0 || chunks_in_segment > MAX_CHUNKS_IN_SEGMENT {
         return Err(Error::corrupt(
             urn,
-            format!("aff4:chunksInSegment {chunks_in_segment} is out of range"),
+            format!(
+                "aff4:chunksInSegment {chunks_in_segment} is out of range (1..={MAX_CHUNKS_IN_SEGMENT})"
+            ),
         ));
     }
     let compression = match get(&["compressionMethod", "CompressionMethod", "compression"]) {
@@ -436,14 +697,17 @@ pub(crate) fn image_stream_info(g: &Graph, urn: &str) -> Result<ImageStreamInfo>
             let s = other.as_str().unwrap_or_default();
             Compression::from_iri(s)
                 .or_else(|| Compression::from_name(s))
-                .unwrap_or(Compression::Deflate)
+                .ok_or_else(|| Error::Unsupported {
+                    urn: urn.to_string(),
+                    what: format!("compression method {s:?}"),
+                })?
         }
         None => Compression::Stored,
     };
     let size = g
         .object(urn, lx::SIZE)
         .and_then(Term::as_u64)
-        .ok_or_else(|| Error::corrupt(urn, "ImageStream has no aff4:size"))?;
+        .ok_or_else(|| Error::corrupt(urn, "ImageStream has no (single, integer) aff4:size"))?;
     Ok(ImageStreamInfo {
         urn: urn.to_string(),
         chunk_size,
@@ -453,13 +717,12 @@ pub(crate) fn image_stream_info(g: &Graph, urn: &str) -> Result<ImageStreamInfo>
     })
 }
 
-/// Opens `urn`; `chain` holds the maps being opened (cycle detection).
+/// Opens `urn`; `chain` holds the maps and images being opened (cycle detection).
 pub(crate) fn open_stream(
     res: &Arc<Resolver>,
     urn: &str,
     chain: &mut Vec<String>,
 ) -> Result<Box<dyn Stream>> {
-    let g = &res.graph;
     if let Some(s) = Symbolic::from_iri(urn) {
         return Ok(Box::new(SymbolicStream {
             urn: urn.to_string(),
@@ -467,35 +730,39 @@ pub(crate) fn open_stream(
             pos: 0,
         }));
     }
-    if g.has_type(urn, lx::MAP) {
-        if chain.iter().any(|c| c == urn) {
-            chain.push(urn.to_string());
-            return Err(Error::MapCycle(chain.join(" -> ")));
-        }
+    if chain.iter().any(|c| c == urn) {
         chain.push(urn.to_string());
-        let map = Map::load(res, urn)?;
-        let r = MapReader::new(map, res.clone(), chain)?;
-        chain.pop();
-        return Ok(Box::new(r));
+        return Err(Error::MapCycle(chain.join(" -> ")));
     }
-    if g.has_type(urn, lx::IMAGE_STREAM) || g.has_type(urn, "http://aff4.org/Schema#stream") {
+    chain.push(urn.to_string());
+    let opened = open_typed(res, urn, chain);
+    chain.pop();
+    opened
+}
+
+fn open_typed(res: &Arc<Resolver>, urn: &str, chain: &mut Vec<String>) -> Result<Box<dyn Stream>> {
+    let g = &res.graph;
+    if is_map(g, urn) {
+        let map = Map::load(res, urn)?;
+        return Ok(Box::new(MapReader::new(map, res.clone(), chain)?));
+    }
+    if is_image_stream(g, urn) {
         let info = image_stream_info(g, urn)?;
-        return Ok(Box::new(ImageStreamReader::new(info, res.clone())));
+        return Ok(Box::new(ImageStreamReader::new(info, res.clone())?));
+    }
+    if is_image_type(g, urn) || g.has_type(urn, lx::FILE_IMAGE) {
+        if let Some(ds) = data_stream(g, urn) {
+            return open_stream(res, &ds, chain);
+        }
     }
     if res.member_by_urn(urn).is_some() {
         return Ok(Box::new(MemberStream::new(res.clone(), urn)?));
     }
-    if g.has_type(urn, lx::IMAGE) || g.has_type(urn, lx::FILE_IMAGE) {
-        if let Some(ds) = data_stream(g, urn) {
-            if ds != urn {
-                return open_stream(res, &ds, chain);
-            }
-        }
-    }
     Err(Error::NotFound(urn.to_string()))
 }
 
-/// A ZIP member as a stream (stored: positional reads; deflated: inflated on open).
+/// A ZIP member as a stream (stored: positional reads; deflated: inflated on open,
+/// at most [`MEMBER_LIMIT`] bytes).
 struct MemberStream {
     urn: String,
     res: Arc<Resolver>,
@@ -509,9 +776,11 @@ impl MemberStream {
         let (_, e) = res
             .member_by_urn(urn)
             .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
-        let (size, deflated) = (e.size, e.method == Method::Deflated);
+        let (mut size, deflated) = (e.compressed_size, e.method == Method::Deflated);
         let inflated = if deflated {
-            Some(res.read_member_by_urn(urn, MEMBER_LIMIT)?)
+            let data = res.read_member_by_urn(urn, MEMBER_LIMIT)?;
+            size = data.len() as u64;
+            Some(data)
         } else {
             None
         };
@@ -528,14 +797,20 @@ impl MemberStream {
 impl Read for MemberStream {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = (buf.len() as u64).min(self.size.saturating_sub(self.pos)) as usize;
-        if n == 0 {
+        let Some(dst) = buf.get_mut(..n).filter(|d| !d.is_empty()) else {
             return Ok(0);
-        }
+        };
         match &self.inflated {
-            Some(d) => buf[..n].copy_from_slice(&d[self.pos as usize..self.pos as usize + n]),
+            Some(d) => {
+                let src = usize::try_from(self.pos)
+                    .ok()
+                    .and_then(|p| d.get(p..p + n))
+                    .ok_or_else(|| std::io::Error::other("member shorter than its size"))?;
+                dst.copy_from_slice(src);
+            }
             None => self
                 .res
-                .read_member_range(&self.urn, self.pos, &mut buf[..n])
+                .read_member_range(&self.urn, self.pos, dst)
                 .map_err(std::io::Error::other)?,
         }
         self.pos += n as u64;
@@ -559,7 +834,7 @@ impl Stream for MemberStream {
     }
 }
 
-/// A symbolic stream (unbounded).
+/// A symbolic stream (unbounded: size `u64::MAX`).
 struct SymbolicStream {
     urn: String,
     sym: Symbolic,
@@ -568,9 +843,11 @@ struct SymbolicStream {
 
 impl Read for SymbolicStream {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.sym.fill(self.pos, buf);
-        self.pos += buf.len() as u64;
-        Ok(buf.len())
+        let n = (buf.len() as u64).min(u64::MAX - self.pos) as usize;
+        let dst = buf.get_mut(..n).unwrap_or_default();
+        self.sym.fill(self.pos, dst);
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 
@@ -587,5 +864,39 @@ impl Stream for SymbolicStream {
     }
     fn urn(&self) -> &str {
         &self.urn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_txt_parses_major_minor_tool() {
+        let (tool, v) = parse_version("major=1\nminor=0\ntool=Evimetry 2.2.0\n");
+        assert_eq!(tool.as_deref(), Some("Evimetry 2.2.0"));
+        assert_eq!(v.as_deref(), Some("1.0"));
+        assert_eq!(parse_version("garbage").1, None);
+    }
+
+    #[test]
+    fn seeking_before_the_start_is_an_error() {
+        assert!(seek_to(5, 10, SeekFrom::Current(-6)).is_err());
+        assert_eq!(seek_to(5, 10, SeekFrom::End(-1)).unwrap(), 9);
+        assert_eq!(seek_to(5, 10, SeekFrom::Start(20)).unwrap(), 20);
+    }
+
+    #[test]
+    fn symbolic_stream_reads_its_pattern_and_is_unbounded() {
+        let mut s = SymbolicStream {
+            urn: "http://aff4.org/Schema#SymbolicStream61".into(),
+            sym: Symbolic::Byte(0x61),
+            pos: 0,
+        };
+        let mut b = [0u8; 4];
+        s.seek(SeekFrom::Start(u64::MAX - 2)).unwrap();
+        assert_eq!(s.read(&mut b).unwrap(), 2);
+        assert_eq!(&b[..2], b"aa");
+        assert_eq!(s.size(), u64::MAX);
     }
 }

@@ -48,8 +48,10 @@ pub struct Map {
     gap: Option<Symbolic>,
 }
 
-/// Parses `<map>/map` bytes: 28-byte entries, sorted by mapped offset; overlapping
-/// entries are an error (their meaning is ambiguous).
+/// Parses `<map>/map` bytes: 28-byte entries (Rekall's swapped field order when
+/// `legacy`), zero-length entries dropped, sorted by mapped offset (pyaff4 writes them
+/// unsorted). Overlapping entries are an error: the producers disagree on which one
+/// wins (pyaff4's interval tree, c-aff4's end-keyed map), so no reading is safe.
 pub fn parse_map_entries(b: &[u8], legacy: bool, urn: &str) -> Result<Vec<MapEntry>> {
     if b.len() % MAP_ENTRY_LEN != 0 {
         return Err(Error::corrupt(
@@ -69,44 +71,70 @@ pub fn parse_map_entries(b: &[u8], legacy: bool, urn: &str) -> Result<Vec<MapEnt
         })
         .filter(|e| e.length > 0)
         .collect();
-    v.sort();
-    for w in v.windows(2) {
-        let end = w[0]
-            .mapped
-            .checked_add(w[0].length)
-            .ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
-        if end > w[1].mapped {
+    for e in &v {
+        if e.mapped.checked_add(e.length).is_none() {
             return Err(Error::corrupt(
                 urn,
-                format!("map entries overlap at {:#x}", w[1].mapped),
+                format!("map entry at {:#x} + {:#x} overflows", e.mapped, e.length),
+            ));
+        }
+        if e.target_offset.checked_add(e.length).is_none() {
+            return Err(Error::corrupt(
+                urn,
+                format!(
+                    "map entry target range {:#x} + {:#x} overflows",
+                    e.target_offset, e.length
+                ),
             ));
         }
     }
-    if let Some(l) = v.last() {
-        l.mapped
-            .checked_add(l.length)
-            .ok_or_else(|| Error::corrupt(urn, "map entry end overflows"))?;
-        l.target_offset
-            .checked_add(l.length)
-            .ok_or_else(|| Error::corrupt(urn, "map target range overflows"))?;
+    v.sort();
+    for w in v.windows(2) {
+        if let [a, b] = w {
+            if a.mapped + a.length > b.mapped {
+                return Err(Error::corrupt(
+                    urn,
+                    format!(
+                        "map entries overlap: {:#x}+{:#x} and {:#x}+{:#x}",
+                        a.mapped, a.length, b.mapped, b.length
+                    ),
+                ));
+            }
+        }
     }
     Ok(v)
 }
 
-impl Map {
-    /// Loads the map `urn` from the volume set.
-    pub(crate) fn load(res: &Resolver, urn: &str) -> Result<Self> {
-        let legacy = res.graph_ref().has_type(urn, "http://aff4.org/Schema#map");
-        let bytes = res.read_member_by_urn(&format!("{urn}/map"), MEMBER_LIMIT)?;
-        let entries = parse_map_entries(&bytes, legacy, urn)?;
-        let idx = res.read_member_by_urn(&format!("{urn}/idx"), MEMBER_LIMIT)?;
-        let targets: Vec<String> = String::from_utf8_lossy(&idx)
-            .lines()
-            .map(|l| l.trim_end_matches('\r').to_string())
-            .filter(|l| !l.is_empty())
-            .collect();
-        for e in &entries {
-            if e.target_id as usize >= targets.len() {
+/// Parses `<map>/idx`: one target IRI per line (`\n` or `\r\n`); line *i* is target
+/// id *i*. Only empty lines at the end are dropped, so ids never shift; an empty line
+/// in the middle stays as an empty target (an error only if an entry uses it).
+pub fn parse_idx(b: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(b);
+    let mut v: Vec<String> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).trim().to_string())
+        .collect();
+    while v.last().is_some_and(String::is_empty) {
+        v.pop();
+    }
+    v
+}
+
+/// Every entry must name an existing, non-empty idx line.
+fn check_targets(entries: &[MapEntry], targets: &[String], urn: &str) -> Result<()> {
+    for e in entries {
+        match targets.get(e.target_id as usize) {
+            Some(t) if !t.is_empty() => {}
+            Some(_) => {
+                return Err(Error::corrupt(
+                    urn,
+                    format!(
+                        "map entry names target {} whose idx line is empty",
+                        e.target_id
+                    ),
+                ))
+            }
+            None => {
                 return Err(Error::corrupt(
                     urn,
                     format!(
@@ -114,9 +142,22 @@ impl Map {
                         e.target_id,
                         targets.len()
                     ),
-                ));
+                ))
             }
         }
+    }
+    Ok(())
+}
+
+impl Map {
+    /// Loads the map `urn` from the volume set.
+    pub(crate) fn load(res: &Resolver, urn: &str) -> Result<Self> {
+        let legacy = res.map_is_rekall_layout(urn);
+        let bytes = res.read_member_by_urn(&format!("{urn}/map"), MEMBER_LIMIT)?;
+        let entries = parse_map_entries(&bytes, legacy, urn)?;
+        let idx = res.read_member_by_urn(&format!("{urn}/idx"), MEMBER_LIMIT)?;
+        let targets = parse_idx(&idx);
+        check_targets(&entries, &targets, urn)?;
         let end = entries.last().map_or(0, |e| e.mapped + e.length);
         let size = res
             .graph_ref()
@@ -176,7 +217,30 @@ impl Map {
         &self.entries
     }
 
-    /// Every range from 0 to the size: data, symbolic and holes, in order.
+    /// The target URN of an entry ("" if the id is out of range, which
+    /// [`Map::load`] rejects).
+    fn target_of(&self, e: &MapEntry) -> &str {
+        self.targets
+            .get(e.target_id as usize)
+            .map_or("", String::as_str)
+    }
+
+    /// What backs an entry: symbolic pattern or another stream's bytes.
+    fn kind_of(&self, e: &MapEntry) -> RangeKind {
+        let target = self.target_of(e);
+        match Symbolic::from_iri(target) {
+            Some(s) => RangeKind::Symbolic(s, e.target_offset),
+            None => RangeKind::Data {
+                target: target.to_string(),
+                target_offset: e.target_offset,
+            },
+        }
+    }
+
+    /// Every range from 0 to the size, in order: data, symbolic, and holes (unmapped
+    /// bytes, including a trailing hole up to `aff4:size`) so exporters can write
+    /// sparse output. Holes read as zeros, or as `aff4:mapGapDefaultStream` when that
+    /// names a symbolic stream (REF sets `aff4:Zero`, which reads the same).
     pub fn ranges(&self) -> Vec<MapRange> {
         let mut out = Vec::new();
         let mut pos = 0u64;
@@ -188,18 +252,10 @@ impl Map {
                     kind: RangeKind::Hole,
                 });
             }
-            let target = &self.targets[e.target_id as usize];
-            let kind = match Symbolic::from_iri(target) {
-                Some(s) => RangeKind::Symbolic(s, e.target_offset),
-                None => RangeKind::Data {
-                    target: target.clone(),
-                    target_offset: e.target_offset,
-                },
-            };
             out.push(MapRange {
                 start: e.mapped,
                 length: e.length,
-                kind,
+                kind: self.kind_of(e),
             });
             pos = e.mapped + e.length;
         }
@@ -212,83 +268,103 @@ impl Map {
         }
         out
     }
+
+    /// The symbolic stream holes read as.
+    pub fn gap_stream(&self) -> Symbolic {
+        self.gap.unwrap_or(Symbolic::Zero)
+    }
 }
 
 /// `Read + Seek` over a map's address space.
 pub struct MapReader {
     map: Map,
-    res: Arc<Resolver>,
     pos: u64,
     streams: HashMap<u32, Box<dyn Stream>>,
 }
 
 impl MapReader {
-    /// Opens the map's data targets (checking for cycles through `chain`).
+    /// Opens the map's data targets (checking for cycles through `chain`) and checks
+    /// that every entry lies inside its target.
     pub(crate) fn new(map: Map, res: Arc<Resolver>, chain: &mut Vec<String>) -> Result<Self> {
-        let mut streams = HashMap::new();
-        for (i, t) in map.targets.iter().enumerate() {
+        let mut streams: HashMap<u32, Box<dyn Stream>> = HashMap::new();
+        for e in &map.entries {
+            let t = map.target_of(e);
             if Symbolic::from_iri(t).is_some() {
                 continue;
             }
-            let used = map.entries.iter().any(|e| e.target_id as usize == i);
-            if used {
-                let s = crate::volume::open_stream(&res, t, chain)?;
-                streams.insert(i as u32, s);
+            let size = match streams.entry(e.target_id) {
+                std::collections::hash_map::Entry::Occupied(o) => o.get().size(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(crate::volume::open_stream(&res, t, chain)?).size()
+                }
+            };
+            if e.target_offset + e.length > size {
+                return Err(Error::corrupt(
+                    &map.urn,
+                    format!(
+                        "entry {:#x}+{:#x} reads {t} at {:#x}, past its size {size:#x}",
+                        e.mapped, e.length, e.target_offset
+                    ),
+                ));
             }
         }
         Ok(MapReader {
             map,
-            res,
             pos: 0,
             streams,
         })
+    }
+
+    /// The map being read.
+    pub fn map(&self) -> &Map {
+        &self.map
+    }
+
+    /// Reads `dst.len()` bytes of entry `e` starting `within` bytes into it.
+    fn read_entry(&mut self, e: MapEntry, within: u64, dst: &mut [u8]) -> std::io::Result<()> {
+        let toff = e.target_offset + within;
+        match self.streams.get_mut(&e.target_id) {
+            Some(s) => {
+                s.seek(SeekFrom::Start(toff))?;
+                s.read_exact(dst).map_err(|err| {
+                    std::io::Error::other(Error::corrupt(
+                        &self.map.urn,
+                        format!("target {} at {toff:#x}: {err}", self.map.target_of(&e)),
+                    ))
+                })
+            }
+            None => {
+                Symbolic::from_iri(self.map.target_of(&e))
+                    .unwrap_or(Symbolic::Zero)
+                    .fill(toff, dst);
+                Ok(())
+            }
+        }
     }
 }
 
 impl Read for MapReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let _ = &self.res;
         if self.pos >= self.map.size || buf.is_empty() {
             return Ok(0);
         }
-        let want = (buf.len() as u64).min(self.map.size - self.pos) as usize;
+        let want = (buf.len() as u64).min(self.map.size - self.pos);
+        let pos = self.pos;
         let idx = self
             .map
             .entries
-            .partition_point(|e| e.mapped + e.length <= self.pos);
-        let n = match self.map.entries.get(idx) {
-            Some(e) if e.mapped <= self.pos => {
-                let within = self.pos - e.mapped;
-                let n = want.min((e.length - within) as usize);
-                let toff = e.target_offset + within;
-                match self.streams.get_mut(&e.target_id) {
-                    Some(s) => {
-                        s.seek(SeekFrom::Start(toff))?;
-                        s.read_exact(&mut buf[..n]).map_err(|err| {
-                            std::io::Error::other(Error::corrupt(
-                                &self.map.urn,
-                                format!(
-                                    "target {} at {toff:#x}: {err}",
-                                    self.map.targets[e.target_id as usize]
-                                ),
-                            ))
-                        })?;
-                    }
-                    None => {
-                        let sym = Symbolic::from_iri(&self.map.targets[e.target_id as usize])
-                            .unwrap_or(Symbolic::Zero);
-                        sym.fill(toff, &mut buf[..n]);
-                    }
-                }
+            .partition_point(|e| e.mapped + e.length <= pos);
+        let n = match self.map.entries.get(idx).copied() {
+            Some(e) if e.mapped <= pos => {
+                let within = pos - e.mapped;
+                let n = want.min(e.length - within) as usize;
+                self.read_entry(e, within, &mut buf[..n])?;
                 n
             }
             next => {
                 let hole_end = next.map_or(self.map.size, |e| e.mapped);
-                let n = want.min((hole_end - self.pos) as usize);
-                self.map
-                    .gap
-                    .unwrap_or(Symbolic::Zero)
-                    .fill(self.pos, &mut buf[..n]);
+                let n = want.min(hole_end - pos) as usize;
+                self.map.gap_stream().fill(pos, &mut buf[..n]);
                 n
             }
         };
@@ -335,6 +411,57 @@ mod tests {
         let bytes: Vec<u8> = [a, b].iter().flat_map(|e| e.to_bytes()).collect();
         assert!(parse_map_entries(&bytes, false, "m").is_err());
         assert!(parse_map_entries(&bytes[..27], false, "m").is_err());
+    }
+
+    #[test]
+    fn idx_lines_keep_their_ids() {
+        assert_eq!(parse_idx(b"a\r\nb\n"), ["a", "b"]);
+        assert_eq!(parse_idx(b"a\n\nc\n\n"), ["a", "", "c"]);
+        assert_eq!(parse_idx(b"a"), ["a"]);
+        assert!(parse_idx(b"").is_empty());
+        let e = MapEntry {
+            mapped: 0,
+            length: 1,
+            target_offset: 0,
+            target_id: 1,
+        };
+        assert!(check_targets(&[e], &parse_idx(b"a\n\nc"), "m").is_err());
+        assert!(check_targets(&[e], &parse_idx(b"a\nb"), "m").is_ok());
+    }
+
+    #[test]
+    fn rekall_layout_swaps_length_and_target_offset() {
+        let e = MapEntry {
+            mapped: 1,
+            length: 2,
+            target_offset: 3,
+            target_id: 0,
+        };
+        let parsed = parse_map_entries(&e.to_bytes(), true, "m").unwrap();
+        assert_eq!((parsed[0].length, parsed[0].target_offset), (3, 2));
+    }
+
+    #[test]
+    fn overflowing_entries_are_rejected() {
+        let e = MapEntry {
+            mapped: u64::MAX - 1,
+            length: 10,
+            target_offset: 0,
+            target_id: 0,
+        };
+        assert!(parse_map_entries(&e.to_bytes(), false, "m").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_map_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(v) = parse_map_entries(&b, false, "m") {
+                for w in v.windows(2) {
+                    prop_assert!(w[0].mapped + w[0].length <= w[1].mapped);
+                }
+            }
+            let _ = parse_idx(&b);
+        }
     }
 
     proptest! {

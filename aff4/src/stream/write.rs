@@ -1,26 +1,40 @@
-//! Writing an aff4:ImageStream: chunks (compressed by the caller, possibly in parallel)
-//! are appended in order to the current bevy; a full bevy is written as a stored member
-//! followed by its `.index`, so memory is bounded by one bevy whatever the stream size.
+//! Writing an aff4:ImageStream (AFF4-FORMAT.md §3): chunks, compressed by the caller
+//! (possibly in parallel) and handed over in order, are appended to the current bevy.
+//! A full bevy is written as one stored member `<stream>/%08d`, followed by its
+//! `.index` (12-byte `{u64 offset; u32 length}` entries); with block hashing on, a
+//! one-bevy stream also gets one `00000000.blockHash.<algo>` member per algorithm (§6.2). Memory is bounded by one bevy
+//! (`chunk_size * chunks_in_segment`, at most [`MAX_BEVY_BYTES`]) whatever the stream
+//! size.
 
 use crate::codec::Compression;
-use crate::hash::{HashAlgo, MultiHasher};
+use crate::hash::{to_hex, HashAlgo, MultiHasher};
 use crate::lexicon as lx;
 use crate::rdf::{Graph, Term};
 use crate::zip::ZipWriter;
 use crate::{urn, Error, Result};
 use std::io::Write;
 
-/// ImageStream parameters.
-#[derive(Debug, Clone)]
+/// The largest bevy (`chunk_size * chunks_in_segment`) a writer accepts: one bevy is
+/// buffered in memory.
+pub const MAX_BEVY_BYTES: u64 = 1 << 30;
+
+/// ImageStream parameters. Build with struct-update syntax from [`Default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamOptions {
-    /// Bytes per chunk (power of two, 512 .. 64 MiB). Default 32768.
+    /// Bytes per chunk: a power of two in 512 ..= 64 MiB. Default 32768.
     pub chunk_size: u32,
-    /// Chunks per bevy. Default 1024.
+    /// Chunks per bevy, 1 ..= 2^20. Default 1024.
     pub chunks_in_segment: u32,
-    /// Codec. Default snappy.
+    /// Chunk codec. Default Snappy (`http://code.google.com/p/snappy/`).
     pub compression: Compression,
-    /// Linear hashes of the stream's bytes (stored on the ImageStream).
+    /// Linear hashes: of the stream's bytes for a plain [`ImageStreamWriter`]; of the
+    /// whole virtual image for the image writers in [`crate::writer`]. Default
+    /// `[Sha256]`.
     pub linear_hashes: Vec<HashAlgo>,
+    /// Block hashes (one digest per chunk, AFF4-FORMAT.md §6.2). Default none. They are
+    /// written only for a stream that fits in one bevy (raise `chunks_in_segment` to
+    /// get them on bigger streams): pyaff4 mis-reads them past the first bevy (§6.3).
+    pub block_hashes: Vec<HashAlgo>,
 }
 
 impl Default for StreamOptions {
@@ -29,47 +43,136 @@ impl Default for StreamOptions {
             chunk_size: 32768,
             chunks_in_segment: 1024,
             compression: Compression::Snappy,
-            linear_hashes: Vec::new(),
+            linear_hashes: vec![HashAlgo::Sha256],
+            block_hashes: Vec::new(),
         }
     }
 }
 
+fn no_duplicates(what: &str, algos: &[HashAlgo]) -> Result<()> {
+    for (i, a) in algos.iter().enumerate() {
+        if algos.iter().skip(i + 1).any(|b| b == a) {
+            return Err(Error::InvalidArgument(format!(
+                "{what} lists {} twice",
+                a.name()
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl StreamOptions {
-    fn validate(&self) -> Result<()> {
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the bad parameter.
+    pub fn validate(&self) -> Result<()> {
         if !self.chunk_size.is_power_of_two() || !(512..=64 << 20).contains(&self.chunk_size) {
             return Err(Error::InvalidArgument(format!(
-                "chunk size {} must be a power of two in 512..=64 MiB",
+                "chunk size {} must be a power of two in 512 ..= 64 MiB",
                 self.chunk_size
             )));
         }
-        if self.chunks_in_segment == 0 || self.chunks_in_segment > 1 << 20 {
+        if !(1..=1 << 20).contains(&self.chunks_in_segment) {
             return Err(Error::InvalidArgument(format!(
-                "chunks_in_segment {} out of range",
+                "chunks in segment {} must be in 1 ..= 1048576",
                 self.chunks_in_segment
             )));
         }
-        Ok(())
+        let bevy = u64::from(self.chunk_size) * u64::from(self.chunks_in_segment);
+        if bevy > MAX_BEVY_BYTES {
+            return Err(Error::InvalidArgument(format!(
+                "a bevy of {} chunks of {} bytes exceeds {MAX_BEVY_BYTES} bytes",
+                self.chunks_in_segment, self.chunk_size
+            )));
+        }
+        no_duplicates("linear hashes", &self.linear_hashes)?;
+        no_duplicates("block hashes", &self.block_hashes)
     }
 }
 
 /// What a finished stream holds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamSummary {
     /// The stream URN.
     pub urn: String,
-    /// Logical bytes.
+    /// Logical bytes (`aff4:size`).
     pub size: u64,
-    /// Bytes stored in bevies.
+    /// Bytes stored in bevies (after compression).
     pub stored_bytes: u64,
     /// Chunks written.
     pub chunks: u64,
-    /// Linear hashes of the stream bytes.
+    /// Bevies written.
+    pub bevies: u32,
+    /// Linear hashes of the stream's bytes, `(algorithm, lowercase hex)`.
     pub hashes: Vec<(HashAlgo, String)>,
+    /// Per block-hash algorithm, the SHA-512 over all chunk digests (the value of the
+    /// `aff4:BlockHashes` subject `<stream>/blockhash.<algo>`), raw bytes.
+    pub block_hashes: Vec<(HashAlgo, Vec<u8>)>,
+    /// Block hashes were requested but not written because the stream needed more
+    /// than one bevy (see [`StreamOptions::block_hashes`]).
+    pub block_hashes_dropped: bool,
 }
 
-/// Writes one ImageStream into a [`ZipWriter`] passed to each call.
+/// Per-chunk digests of one stream (AFF4-FORMAT.md §6.2), kept only while the stream
+/// fits in one bevy: pyaff4 0.34 reads a block hash at its *global* chunk number inside
+/// the per-bevy member (§6.3), so on a stream with several bevies its Validator would
+/// report every later block invalid. Bevy 0's digests are held back until the stream
+/// ends; if a second bevy starts, block hashing stops and nothing is written.
+struct BlockHashes {
+    algos: Vec<HashAlgo>,
+    digests: Vec<Vec<u8>>,
+    dropped: bool,
+}
+
+impl BlockHashes {
+    fn new(algos: &[HashAlgo]) -> Self {
+        BlockHashes {
+            algos: algos.to_vec(),
+            digests: algos.iter().map(|_| Vec::new()).collect(),
+            dropped: false,
+        }
+    }
+
+    fn add_chunk(&mut self, bevy: u32, data: &[u8], urn: &str) {
+        if bevy > 0 && !self.algos.is_empty() {
+            tracing::warn!(
+                "{urn}: more than one bevy; block hashes are not written (pyaff4 cannot check them)"
+            );
+            self.algos.clear();
+            self.digests.clear();
+            self.dropped = true;
+        }
+        for (a, d) in self.algos.iter().zip(&mut self.digests) {
+            d.extend_from_slice(&a.digest(data));
+        }
+    }
+
+    /// Writes the members of bevy 0 and returns, per algorithm, the SHA-512 over all
+    /// digests (the `aff4:BlockHashes` value).
+    fn finish<W: Write>(
+        self,
+        zip: &mut ZipWriter<W>,
+        member: &str,
+        chunks: u64,
+    ) -> Result<Vec<(HashAlgo, Vec<u8>)>> {
+        let mut out = Vec::new();
+        if chunks == 0 {
+            return Ok(out);
+        }
+        for (a, d) in self.algos.into_iter().zip(self.digests) {
+            zip.add_stored(&crate::blockhash::block_hash_member_name(member, 0, a), &d)?;
+            out.push((a, HashAlgo::Sha512.digest(&d)));
+        }
+        Ok(out)
+    }
+}
+
+/// Writes one ImageStream into a [`ZipWriter`] passed to each call, so several streams
+/// (and other members) can share one volume.
 pub struct ImageStreamWriter {
     urn: String,
+    volume_urn: String,
     member: String,
     opts: StreamOptions,
     bevy: Vec<u8>,
@@ -81,17 +184,25 @@ pub struct ImageStreamWriter {
     chunks: u64,
     short_seen: bool,
     hasher: MultiHasher,
+    blocks: BlockHashes,
+    pending: Vec<u8>,
     scratch: (Vec<u8>, Vec<u8>),
 }
 
 impl ImageStreamWriter {
-    /// A writer for the stream `urn` of volume `volume_urn`.
+    /// A writer for the stream `urn`, stored in the volume `volume_urn` (its bevies are
+    /// named from `urn` relative to the volume, AFF4-FORMAT.md §2).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `opts` is invalid (see [`StreamOptions::validate`]).
     pub fn new(urn: &str, volume_urn: &str, opts: StreamOptions) -> Result<Self> {
         opts.validate()?;
         Ok(ImageStreamWriter {
             urn: urn.to_string(),
+            volume_urn: volume_urn.to_string(),
             member: urn::member_name_for_urn(urn, volume_urn),
             hasher: MultiHasher::new(&opts.linear_hashes),
+            blocks: BlockHashes::new(&opts.block_hashes),
             opts,
             bevy: Vec::new(),
             index: Vec::new(),
@@ -101,6 +212,7 @@ impl ImageStreamWriter {
             stored: 0,
             chunks: 0,
             short_seen: false,
+            pending: Vec::new(),
             scratch: (Vec::new(), Vec::new()),
         })
     }
@@ -110,35 +222,60 @@ impl ImageStreamWriter {
         &self.urn
     }
 
-    /// Logical bytes written so far (= the stream offset of the next chunk).
-    pub fn position(&self) -> u64 {
-        self.size
+    /// The options in force.
+    pub fn options(&self) -> &StreamOptions {
+        &self.opts
     }
 
-    /// Appends one chunk: `raw` is its logical bytes (the chunk size, except for the
-    /// last chunk), `stored` what [`Compression::encode_chunk`] made of the zero-padded
-    /// chunk. Returns the chunk's stream offset.
+    /// Logical bytes accepted so far (= the stream offset of the next byte).
+    pub fn position(&self) -> u64 {
+        self.size + self.pending.len() as u64
+    }
+
+    /// Appends one chunk and returns its stream offset. `raw` is the chunk's logical
+    /// bytes (`chunk_size` bytes, except for the last chunk of the stream); `stored` is
+    /// what [`Compression::encode_chunk`] made of the chunk zero-padded to `chunk_size`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for an empty or oversized chunk, a chunk after a
+    /// short one, or a call while [`ImageStreamWriter::write`] holds a partial chunk;
+    /// ZIP write errors.
     pub fn write_chunk<W: Write>(
         &mut self,
         zip: &mut ZipWriter<W>,
         raw: &[u8],
         stored: &[u8],
     ) -> Result<u64> {
+        self.check_chunk(raw, stored)?;
+        self.append_chunk(zip, raw, stored)
+    }
+
+    fn check_chunk(&self, raw: &[u8], stored: &[u8]) -> Result<()> {
         let cs = self.opts.chunk_size as usize;
-        if self.short_seen {
-            return Err(Error::InvalidArgument(format!(
-                "{}: a short chunk must be the last one",
-                self.urn
-            )));
+        let bad = |why: String| Err(Error::InvalidArgument(format!("{}: {why}", self.urn)));
+        if !self.pending.is_empty() {
+            return bad("write_chunk after a partial write()".into());
         }
-        if raw.is_empty() || raw.len() > cs || stored.len() > cs {
-            return Err(Error::InvalidArgument(format!(
-                "{}: chunk of {} bytes (stored {})",
-                self.urn,
+        if self.short_seen {
+            return bad("a chunk shorter than the chunk size must be the last one".into());
+        }
+        if raw.is_empty() || raw.len() > cs || stored.is_empty() || stored.len() > cs {
+            return bad(format!(
+                "chunk of {} bytes stored in {} (chunk size {cs})",
                 raw.len(),
                 stored.len()
-            )));
+            ));
         }
+        Ok(())
+    }
+
+    fn append_chunk<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        raw: &[u8],
+        stored: &[u8],
+    ) -> Result<u64> {
+        let cs = self.opts.chunk_size as usize;
         self.short_seen = raw.len() < cs;
         let at = self.size;
         self.index
@@ -147,6 +284,7 @@ impl ImageStreamWriter {
             .extend_from_slice(&(stored.len() as u32).to_le_bytes());
         self.bevy.extend_from_slice(stored);
         self.hasher.update(raw);
+        self.blocks.add_chunk(self.bevy_no, raw, &self.urn);
         self.size += raw.len() as u64;
         self.stored += stored.len() as u64;
         self.chunks += 1;
@@ -157,20 +295,51 @@ impl ImageStreamWriter {
         Ok(at)
     }
 
-    /// Convenience: encodes and writes `data` serially, one chunk at a time (`data`
-    /// must be whole chunks except at the very end of the stream).
-    pub fn write<W: Write>(&mut self, zip: &mut ZipWriter<W>, data: &[u8]) -> Result<()> {
+    /// Convenience for serial callers: accepts any number of bytes, cuts them into
+    /// chunks and encodes each with the stream's codec. A partial chunk is kept until
+    /// more data or [`ImageStreamWriter::finish`].
+    ///
+    /// # Errors
+    /// As [`ImageStreamWriter::write_chunk`].
+    pub fn write<W: Write>(&mut self, zip: &mut ZipWriter<W>, mut data: &[u8]) -> Result<()> {
+        let cs = self.opts.chunk_size as usize;
+        if self.short_seen {
+            return Err(Error::InvalidArgument(format!(
+                "{}: write after the last (short) chunk",
+                self.urn
+            )));
+        }
+        while !data.is_empty() {
+            if self.pending.is_empty() && data.len() >= cs {
+                let (chunk, rest) = data.split_at(cs);
+                self.encode_and_append(zip, chunk)?;
+                data = rest;
+                continue;
+            }
+            let take = (cs - self.pending.len()).min(data.len());
+            let (head, rest) = data.split_at(take);
+            self.pending.extend_from_slice(head);
+            data = rest;
+            if self.pending.len() == cs {
+                let chunk = std::mem::take(&mut self.pending);
+                self.encode_and_append(zip, &chunk)?;
+                self.pending = chunk;
+                self.pending.clear();
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_and_append<W: Write>(&mut self, zip: &mut ZipWriter<W>, chunk: &[u8]) -> Result<()> {
         let cs = self.opts.chunk_size as usize;
         let (mut padded, mut stored) = std::mem::take(&mut self.scratch);
-        for c in data.chunks(cs) {
-            padded.clear();
-            padded.extend_from_slice(c);
-            padded.resize(cs, 0);
-            self.opts.compression.encode_chunk(&padded, &mut stored);
-            self.write_chunk(zip, c, &stored)?;
-        }
+        padded.clear();
+        padded.extend_from_slice(chunk);
+        padded.resize(cs, 0);
+        self.opts.compression.encode_chunk(&padded, &mut stored);
+        let r = self.append_chunk(zip, chunk, &stored);
         self.scratch = (padded, stored);
-        Ok(())
+        r.map(|_| ())
     }
 
     fn flush_bevy<W: Write>(&mut self, zip: &mut ZipWriter<W>) -> Result<()> {
@@ -187,25 +356,34 @@ impl ImageStreamWriter {
         Ok(())
     }
 
-    /// Writes the last bevy and the stream's triples into `graph`.
+    /// Writes the partial chunk and the last bevy, and records the stream in `graph`:
+    /// `a aff4:ImageStream`, chunk parameters (`xsd:int`), codec, `aff4:size`
+    /// (`xsd:long`), `aff4:stored`, linear hashes, and one `aff4:BlockHashes` subject
+    /// `<stream>/blockhash.<algo>` per block-hash algorithm.
+    ///
+    /// # Errors
+    /// ZIP write errors.
     pub fn finish<W: Write>(
         mut self,
         zip: &mut ZipWriter<W>,
         graph: &mut Graph,
-        volume_urn: &str,
     ) -> Result<StreamSummary> {
+        if !self.pending.is_empty() {
+            let chunk = std::mem::take(&mut self.pending);
+            self.encode_and_append(zip, &chunk)?;
+        }
         self.flush_bevy(zip)?;
+        let hashes = self.hasher.finish();
+        let block_hashes_dropped = self.blocks.dropped;
+        let block_hashes = self.blocks.finish(zip, &self.member, self.chunks)?;
         let s = Term::iri(self.urn.clone());
+        let int = |v: u32| Term::typed(v.to_string(), lx::XSD_INT);
         graph.insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::IMAGE_STREAM));
-        graph.insert(
-            s.clone(),
-            lx::CHUNK_SIZE,
-            Term::typed(self.opts.chunk_size.to_string(), lx::XSD_INT),
-        );
+        graph.insert(s.clone(), lx::CHUNK_SIZE, int(self.opts.chunk_size));
         graph.insert(
             s.clone(),
             lx::CHUNKS_IN_SEGMENT,
-            Term::typed(self.opts.chunks_in_segment.to_string(), lx::XSD_INT),
+            int(self.opts.chunks_in_segment),
         );
         graph.insert(
             s.clone(),
@@ -217,17 +395,31 @@ impl ImageStreamWriter {
             lx::SIZE,
             Term::typed(self.size.to_string(), lx::XSD_LONG),
         );
-        graph.insert(s.clone(), lx::STORED, Term::iri(volume_urn));
-        let hashes = self.hasher.finish();
+        graph.insert(s.clone(), lx::STORED, Term::iri(self.volume_urn.clone()));
         for (a, h) in &hashes {
             graph.insert(s.clone(), lx::HASH, Term::typed(h.clone(), a.datatype()));
+        }
+        for (a, d) in &block_hashes {
+            let b = Term::iri(format!("{}/blockhash.{}", self.urn, a.name()));
+            graph.insert(b.clone(), lx::RDF_TYPE, Term::iri(lx::BLOCK_HASHES));
+            graph.insert(
+                b,
+                lx::HASH,
+                Term::typed(to_hex(d), HashAlgo::Sha512.datatype()),
+            );
         }
         Ok(StreamSummary {
             urn: self.urn,
             size: self.size,
             stored_bytes: self.stored,
             chunks: self.chunks,
+            bevies: self.bevy_no,
             hashes,
+            block_hashes,
+            block_hashes_dropped,
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

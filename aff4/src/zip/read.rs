@@ -1,16 +1,17 @@
-//! Reading the central directory of a ZIP/ZIP64 volume.
+//! Reading the central directory of a ZIP/ZIP64 volume (AFF4-FORMAT.md §1.1–1.2).
+//!
+//! Every number read from the file is checked against the file size before it is used
+//! as an offset or an allocation size; malformed input gives [`Error::Zip`] naming the
+//! record (and member) that is wrong.
 
-use crate::io::ReadAt;
+use super::format::*;
+use crate::io::{RangeReader, ReadAt};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::io::Read;
 
-const EOCD_SIG: u32 = 0x0605_4b50;
-const Z64_LOCATOR_SIG: u32 = 0x0706_4b50;
-const Z64_EOCD_SIG: u32 = 0x0606_4b50;
-const CD_SIG: u32 = 0x0201_4b50;
-const LOCAL_SIG: u32 = 0x0403_4b50;
-const MAX_COMMENT_SCAN: u64 = 65_535 + 22;
+/// How far back from the end the EOCD can start: 64 KiB of comment plus the record.
+const EOCD_SCAN: u64 = 0xFFFF + EOCD_LEN;
 
 /// How a member's bytes are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,195 +47,77 @@ pub struct ZipArchive {
     by_name: HashMap<String, usize>,
 }
 
-fn u16_at(b: &[u8], o: usize) -> Result<u16> {
-    b.get(o..o + 2)
-        .map(|s| u16::from_le_bytes([s[0], s[1]]))
-        .ok_or_else(|| zerr("record truncated"))
+/// Where the central directory is, from the end records.
+#[derive(Debug, Clone, Copy)]
+struct Directory {
+    entries: u64,
+    size: u64,
+    offset: u64,
+    /// File offset of the first end record (ZIP64 record or EOCD): the CD ends here.
+    end: u64,
 }
-fn u32_at(b: &[u8], o: usize) -> Result<u32> {
-    b.get(o..o + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-        .ok_or_else(|| zerr("record truncated"))
-}
-fn u64_at(b: &[u8], o: usize) -> Result<u64> {
-    let s = b.get(o..o + 8).ok_or_else(|| zerr("record truncated"))?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(s);
-    Ok(u64::from_le_bytes(a))
-}
-fn zerr(m: impl Into<String>) -> Error {
-    Error::Zip(m.into())
-}
-fn rd(src: &dyn ReadAt, off: u64, len: usize, what: &str) -> Result<Vec<u8>> {
+
+fn read_vec(src: &dyn ReadAt, offset: u64, len: u64, what: &str) -> Result<Vec<u8>> {
+    let len = usize::try_from(len).map_err(|_| zip_err(format!("{what}: {len} bytes")))?;
     let mut v = vec![0u8; len];
-    src.read_exact_at(&mut v, off)
-        .map_err(|e| Error::Zip(format!("{what} at offset {off}: {e}")))?;
+    src.read_exact_at(&mut v, offset)
+        .map_err(|e| zip_err(format!("reading {what} at offset {offset}: {e}")))?;
     Ok(v)
 }
 
 impl ZipArchive {
     /// Parses the last end-of-central-directory record of `src` and its directory.
+    ///
+    /// # Errors
+    /// [`Error::Zip`] when the end records, the directory or a local header is missing,
+    /// truncated, inconsistent or points outside the file; [`Error::Io`] on read errors.
     pub fn parse(src: &dyn ReadAt) -> Result<Self> {
         let file_len = src
             .size()
             .map_err(|e| Error::io("reading volume size", e))?;
-        if file_len < 22 {
-            return Err(zerr(format!(
-                "file of {file_len} bytes is too short to be a ZIP volume"
-            )));
-        }
-        let scan = MAX_COMMENT_SCAN.min(file_len);
-        let tail = rd(src, file_len - scan, scan as usize, "end of file")?;
-        let pos = (0..=tail.len() - 22)
-            .rev()
-            .find(|&i| u32_at(&tail, i).ok() == Some(EOCD_SIG) && Self::eocd_fits(&tail, i))
-            .ok_or_else(|| {
-                zerr("no end-of-central-directory record: not a ZIP/AFF4 volume, or truncated")
-            })?;
-        let eocd_pos = file_len - scan + pos as u64;
-        let e = &tail[pos..];
-        let mut n_entries = u64::from(u16_at(e, 10)?);
-        let mut cd_size = u64::from(u32_at(e, 12)?);
-        let mut cd_off = u64::from(u32_at(e, 16)?);
-        let clen = usize::from(u16_at(e, 20)?);
-        let raw_comment = e
-            .get(22..22 + clen)
-            .ok_or_else(|| zerr("EOCD comment truncated"))?;
-        let mut comment = String::from_utf8_lossy(raw_comment).into_owned();
-        if comment.ends_with('\0') {
-            comment.pop();
-        }
-        // ZIP64 locator immediately before the EOCD.
-        let mut cd_end = eocd_pos;
-        if eocd_pos >= 20 {
-            let loc = rd(src, eocd_pos - 20, 20, "ZIP64 locator")?;
-            if u32_at(&loc, 0)? == Z64_LOCATOR_SIG {
-                let z64_pos = eocd_pos - 20 - 56;
-                let rec = if eocd_pos >= 76 {
-                    rd(src, z64_pos, 56, "ZIP64 end record")?
-                } else {
-                    Vec::new()
-                };
-                let (rec, rec_pos) = if u32_at(&rec, 0).ok() == Some(Z64_EOCD_SIG) {
-                    (rec, z64_pos)
-                } else {
-                    // Extensible data present: follow the locator's offset instead.
-                    let p = u64_at(&loc, 8)?;
-                    if p.checked_add(56).is_none_or(|end| end > eocd_pos) {
-                        return Err(zerr("ZIP64 locator points outside the file"));
-                    }
-                    let r = rd(src, p, 56, "ZIP64 end record")?;
-                    if u32_at(&r, 0)? != Z64_EOCD_SIG {
-                        return Err(zerr("ZIP64 end record missing"));
-                    }
-                    (r, p)
-                };
-                n_entries = u64_at(&rec, 32)?;
-                cd_size = u64_at(&rec, 40)?;
-                cd_off = u64_at(&rec, 48)?;
-                cd_end = rec_pos;
-            }
-        }
-        // Global offset: data prepended before this zip (appended volumes).
-        let cd_start = cd_end
-            .checked_sub(cd_size)
-            .ok_or_else(|| zerr(format!("central directory size {cd_size} exceeds the file")))?;
-        let base = cd_start.checked_sub(cd_off).ok_or_else(|| {
-            zerr(format!(
-                "central directory offset {cd_off} exceeds the file"
-            ))
-        })?;
-        if cd_size > file_len || n_entries > cd_size / 46 + 1 {
-            return Err(zerr(format!(
-                "central directory claims {n_entries} entries in {cd_size} bytes"
-            )));
-        }
-        let cd = rd(src, cd_start, cd_size as usize, "central directory")?;
-        let mut entries: Vec<Entry> = Vec::new();
-        let mut by_name: HashMap<String, usize> = HashMap::new();
-        let mut p = 0usize;
-        for i in 0..n_entries {
-            if u32_at(&cd, p)? != CD_SIG {
-                return Err(zerr(format!(
-                    "central directory entry {i} has a bad signature"
-                )));
-            }
-            let method = match u16_at(&cd, p + 10)? {
-                0 => Method::Stored,
-                8 => Method::Deflated,
-                m => {
-                    return Err(zerr(format!(
-                        "central directory entry {i}: unsupported compression method {m}"
-                    )))
-                }
-            };
-            let crc32 = u32_at(&cd, p + 16)?;
-            let mut csize = u64::from(u32_at(&cd, p + 20)?);
-            let mut usize_ = u64::from(u32_at(&cd, p + 24)?);
-            let nlen = usize::from(u16_at(&cd, p + 28)?);
-            let xlen = usize::from(u16_at(&cd, p + 30)?);
-            let clen = usize::from(u16_at(&cd, p + 32)?);
-            let mut lho = u64::from(u32_at(&cd, p + 42)?);
-            let name_bytes = cd
-                .get(p + 46..p + 46 + nlen)
-                .ok_or_else(|| zerr("central directory name truncated"))?;
-            let name = String::from_utf8_lossy(name_bytes).into_owned();
-            let extra = cd
-                .get(p + 46 + nlen..p + 46 + nlen + xlen)
-                .ok_or_else(|| zerr("central directory extra truncated"))?;
-            parse_zip64_extra(extra, &mut usize_, &mut csize, &mut lho)?;
-            p += 46 + nlen + xlen + clen;
-            let local = base
-                .checked_add(lho)
-                .ok_or_else(|| zerr(format!("{name}: local header offset overflows")))?;
-            if local.checked_add(30).is_none_or(|e| e > file_len) {
-                return Err(zerr(format!(
-                    "{name}: local header offset {lho} is past the end of the file"
-                )));
-            }
-            let lh = rd(src, local, 30, "local header")?;
-            if u32_at(&lh, 0)? != LOCAL_SIG {
-                return Err(zerr(format!("{name}: no local header at offset {local}")));
-            }
-            let lnlen = u64::from(u16_at(&lh, 26)?);
-            let lxlen = u64::from(u16_at(&lh, 28)?);
-            let lname = rd(src, local + 30, lnlen as usize, "local name")?;
-            if lname != name_bytes {
-                return Err(zerr(format!(
-                    "{name}: local header names a different member"
-                )));
-            }
-            let data_offset = local + 30 + lnlen + lxlen;
-            if data_offset.checked_add(csize).is_none_or(|e| e > file_len) {
-                return Err(zerr(format!(
-                    "{name}: {csize} bytes at offset {data_offset} run past the end of the file"
-                )));
-            }
-            let entry = Entry {
-                name: name.clone(),
-                method,
-                compressed_size: csize,
-                size: usize_,
-                crc32,
-                data_offset,
-            };
-            match by_name.get(&name) {
-                Some(&idx) => entries[idx] = entry,
-                None => {
-                    by_name.insert(name, entries.len());
-                    entries.push(entry);
-                }
-            }
-        }
-        Ok(ZipArchive {
+        let (eocd_pos, comment, plain) = find_eocd(src, file_len)?;
+        let dir = match find_zip64_record(src, eocd_pos)? {
+            Some(z64) => z64,
+            None => plain,
+        };
+        let base = global_offset(&dir)?;
+        let cd = read_vec(src, dir.end - dir.size, dir.size, "central directory")?;
+        let mut archive = ZipArchive {
             comment,
-            entries,
-            by_name,
-        })
+            entries: Vec::new(),
+            by_name: HashMap::new(),
+        };
+        let mut at = 0usize;
+        for index in 0..dir.entries {
+            let (rec, next) = parse_cd_entry(&cd, at, index)?;
+            at = next;
+            let name = String::from_utf8_lossy(rec.name_bytes).into_owned();
+            let data_offset = data_offset(src, file_len, base, &rec, &name)?;
+            archive.insert(Entry {
+                name,
+                method: rec.method,
+                compressed_size: rec.compressed_size,
+                size: rec.size,
+                crc32: rec.crc32,
+                data_offset,
+            });
+        }
+        Ok(archive)
     }
 
-    fn eocd_fits(tail: &[u8], i: usize) -> bool {
-        u16_at(tail, i + 20).is_ok_and(|clen| i + 22 + usize::from(clen) <= tail.len())
+    /// Adds `e`; a later entry of the same name replaces the earlier one in place.
+    fn insert(&mut self, e: Entry) {
+        match self
+            .by_name
+            .get(&e.name)
+            .and_then(|&i| self.entries.get_mut(i))
+        {
+            Some(slot) => *slot = e,
+            None => {
+                self.by_name.insert(e.name.clone(), self.entries.len());
+                self.entries.push(e);
+            }
+        }
     }
 
     /// The EOCD comment (the volume URN), with one trailing NUL removed.
@@ -253,67 +136,211 @@ impl ZipArchive {
     }
 
     /// Reads (and inflates) a whole member; fails if it is larger than `limit` bytes.
+    ///
+    /// # Errors
+    /// [`Error::MissingMember`] if there is no such member; [`Error::Zip`] if it is
+    /// larger than `limit` (stored or inflated), does not inflate, or inflates to
+    /// another length than the directory says.
     pub fn read_member(&self, src: &dyn ReadAt, name: &str, limit: u64) -> Result<Vec<u8>> {
         let e = self
             .entry(name)
             .ok_or_else(|| Error::MissingMember(name.to_string()))?;
         if e.size > limit || (e.method == Method::Stored && e.compressed_size > limit) {
-            return Err(Error::corrupt(
-                name,
-                format!(
-                    "member of {} bytes exceeds the limit of {limit}",
-                    e.size.max(e.compressed_size)
-                ),
-            ));
+            return Err(zip_err(format!(
+                "member {name:?}: {} bytes exceed the limit of {limit}",
+                e.size.max(e.compressed_size)
+            )));
         }
-        let raw = rd(src, e.data_offset, e.compressed_size as usize, name)?;
         match e.method {
-            Method::Stored => Ok(raw),
-            Method::Deflated => {
-                let mut out = Vec::with_capacity(e.size as usize);
-                flate2::read::DeflateDecoder::new(raw.as_slice())
-                    .take(limit + 1)
-                    .read_to_end(&mut out)
-                    .map_err(|err| {
-                        Error::corrupt(name, format!("deflated member does not inflate: {err}"))
-                    })?;
-                if out.len() as u64 != e.size {
-                    return Err(Error::corrupt(
-                        name,
-                        format!("inflates to {} bytes, directory says {}", out.len(), e.size),
-                    ));
-                }
-                Ok(out)
-            }
+            Method::Stored => read_vec(src, e.data_offset, e.compressed_size, name),
+            Method::Deflated => inflate_member(src, e, limit),
         }
     }
 }
 
-/// Applies a ZIP64 extended-information extra field (id 1) to the 32-bit values that
-/// are 0xFFFFFFFF, in the order the format defines.
-fn parse_zip64_extra(
-    mut extra: &[u8],
-    usize_: &mut u64,
-    csize: &mut u64,
-    lho: &mut u64,
-) -> Result<()> {
-    while extra.len() >= 4 {
-        let id = u16_at(extra, 0)?;
-        let len = usize::from(u16_at(extra, 2)?);
-        let body = extra
-            .get(4..4 + len)
-            .ok_or_else(|| zerr("extra field truncated"))?;
-        if id == 1 {
-            let mut o = 0;
-            for v in [usize_, csize, lho] {
-                if *v == 0xFFFF_FFFF {
-                    *v = u64_at(body, o).map_err(|_| zerr("ZIP64 extra field too short"))?;
-                    o += 8;
-                }
-            }
-            return Ok(());
-        }
-        extra = &extra[4 + len..];
+/// Inflates `e` with at most `limit` output bytes (a bomb stops at the cap) and checks
+/// the result has the directory's length. `e.size <= limit` was checked by the caller.
+fn inflate_member(src: &dyn ReadAt, e: &Entry, limit: u64) -> Result<Vec<u8>> {
+    let raw = RangeReader::new(src, e.data_offset, e.compressed_size);
+    let mut out = Vec::with_capacity(usize::try_from(e.size).unwrap_or(0).min(1 << 24));
+    flate2::read::DeflateDecoder::new(raw)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|err| zip_err(format!("member {:?} does not inflate: {err}", e.name)))?;
+    if out.len() as u64 != e.size {
+        return Err(zip_err(format!(
+            "member {:?} inflates to {}{} bytes but the directory says {}",
+            e.name,
+            if out.len() as u64 > limit {
+                "more than "
+            } else {
+                ""
+            },
+            out.len().min(usize::try_from(limit).unwrap_or(usize::MAX)),
+            e.size
+        )));
     }
-    Ok(())
+    Ok(out)
+}
+
+/// Finds the last EOCD whose comment fits in the file; returns its offset, the comment
+/// (one trailing NUL removed) and the directory as the plain EOCD describes it.
+fn find_eocd(src: &dyn ReadAt, file_len: u64) -> Result<(u64, String, Directory)> {
+    if file_len < EOCD_LEN {
+        return Err(zip_err(format!(
+            "file of {file_len} bytes is too short to be a ZIP"
+        )));
+    }
+    let scan = EOCD_SCAN.min(file_len);
+    let tail = read_vec(src, file_len - scan, scan, "end of file")?;
+    let f = Fields::new(&tail, "end of central directory");
+    let fits = |i: usize| {
+        f.u32(i).ok() == Some(EOCD_SIG)
+            && f.u16(i + 20)
+                .is_ok_and(|n| i + 22 + usize::from(n) <= tail.len())
+    };
+    let last = tail.len().saturating_sub(EOCD_LEN as usize);
+    let pos = (0..=last).rev().find(|&i| fits(i)).ok_or_else(|| {
+        zip_err("no end-of-central-directory record: not a ZIP volume, or truncated")
+    })?;
+    let comment_len = usize::from(f.u16(pos + 20)?);
+    let mut comment = String::from_utf8_lossy(f.bytes(pos + 22, comment_len)?).into_owned();
+    if comment.ends_with('\0') {
+        comment.pop();
+    }
+    let eocd_pos = file_len - scan + pos as u64;
+    let dir = Directory {
+        entries: u64::from(f.u16(pos + 10)?),
+        size: u64::from(f.u32(pos + 12)?),
+        offset: u64::from(f.u32(pos + 16)?),
+        end: eocd_pos,
+    };
+    Ok((eocd_pos, comment, dir))
+}
+
+/// If a ZIP64 locator sits right before the EOCD, the directory from the ZIP64 EOCD
+/// record: the one right before the locator, else the one at the locator's offset.
+fn find_zip64_record(src: &dyn ReadAt, eocd_pos: u64) -> Result<Option<Directory>> {
+    let Some(loc_pos) = eocd_pos.checked_sub(LOCATOR_LEN) else {
+        return Ok(None);
+    };
+    let loc = read_vec(src, loc_pos, LOCATOR_LEN, "ZIP64 locator")?;
+    let loc = Fields::new(&loc, "ZIP64 locator");
+    if loc.u32(0)? != Z64_LOCATOR_SIG {
+        return Ok(None);
+    }
+    if let Some(rec_pos) = loc_pos.checked_sub(Z64_EOCD_LEN) {
+        if let Some(dir) = read_zip64_record(src, rec_pos)? {
+            return Ok(Some(dir));
+        }
+    }
+    let stated = loc.u64(8)?;
+    let fits = stated
+        .checked_add(Z64_EOCD_LEN)
+        .is_some_and(|end| end <= loc_pos);
+    match fits
+        .then(|| read_zip64_record(src, stated))
+        .transpose()?
+        .flatten()
+    {
+        Some(dir) => Ok(Some(dir)),
+        None => Err(zip_err(format!(
+            "ZIP64 locator at offset {loc_pos}: no ZIP64 end record before it or at its \
+             stated offset {stated}"
+        ))),
+    }
+}
+
+/// The ZIP64 EOCD record at `pos`, or `None` if its signature is not there.
+fn read_zip64_record(src: &dyn ReadAt, pos: u64) -> Result<Option<Directory>> {
+    let rec = read_vec(src, pos, Z64_EOCD_LEN, "ZIP64 end record")?;
+    let f = Fields::new(&rec, "ZIP64 end record");
+    if f.u32(0)? != Z64_EOCD_SIG {
+        return Ok(None);
+    }
+    Ok(Some(Directory {
+        entries: f.u64(32)?,
+        size: f.u64(40)?,
+        offset: f.u64(48)?,
+        end: pos,
+    }))
+}
+
+/// Bytes in front of this ZIP (a prefix or an earlier appended ZIP), computed as pyaff4
+/// does: the directory ends where the end records start. Also bounds the directory.
+fn global_offset(dir: &Directory) -> Result<u64> {
+    let start = dir.end.checked_sub(dir.size).ok_or_else(|| {
+        zip_err(format!(
+            "central directory size {} is larger than the {} bytes before the end records",
+            dir.size, dir.end
+        ))
+    })?;
+    let base = start.checked_sub(dir.offset).ok_or_else(|| {
+        zip_err(format!(
+            "central directory offset {} is past its real start {start}",
+            dir.offset
+        ))
+    })?;
+    if dir
+        .entries
+        .checked_mul(CD_LEN as u64)
+        .map_or(true, |min| min > dir.size)
+    {
+        return Err(zip_err(format!(
+            "central directory claims {} entries but has only {} bytes",
+            dir.entries, dir.size
+        )));
+    }
+    Ok(base)
+}
+
+/// Reads the local header of `rec` and returns the absolute offset of its data, after
+/// checking the header and the data lie inside the file and the names agree.
+fn data_offset(
+    src: &dyn ReadAt,
+    file_len: u64,
+    base: u64,
+    rec: &CdRecord<'_>,
+    name: &str,
+) -> Result<u64> {
+    let local = base
+        .checked_add(rec.local_offset)
+        .filter(|l| l.checked_add(LOCAL_LEN).is_some_and(|end| end <= file_len))
+        .ok_or_else(|| {
+            zip_err(format!(
+                "member {name:?}: local header offset {} is past the end of the file",
+                rec.local_offset
+            ))
+        })?;
+    let header = read_vec(src, local, LOCAL_LEN, "local header")?;
+    let f = Fields::new(&header, "local header");
+    if f.u32(0)? != LOCAL_SIG {
+        return Err(zip_err(format!(
+            "member {name:?}: no local header at offset {local}"
+        )));
+    }
+    let name_len = u64::from(f.u16(26)?);
+    let extra_len = u64::from(f.u16(28)?);
+    let local_name = local + LOCAL_LEN;
+    if local_name + name_len > file_len {
+        return Err(zip_err(format!(
+            "member {name:?}: local header name runs past the end"
+        )));
+    }
+    if read_vec(src, local_name, name_len, "local header name")? != rec.name_bytes {
+        return Err(zip_err(format!(
+            "member {name:?}: local header at offset {local} names a different member"
+        )));
+    }
+    let data = local_name + name_len + extra_len;
+    if data
+        .checked_add(rec.compressed_size)
+        .map_or(true, |end| end > file_len)
+    {
+        return Err(zip_err(format!(
+            "member {name:?}: {} bytes at offset {data} run past the end of the file",
+            rec.compressed_size
+        )));
+    }
+    Ok(data)
 }

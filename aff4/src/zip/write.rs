@@ -1,15 +1,26 @@
-//! Writing a ZIP64 volume to a plain `Write` sink (no seeking).
+//! Writing a ZIP64 volume to a plain `Write` sink (no seeking); the profile of
+//! AFF4-FORMAT.md §9 item 1.
 
+use super::format::*;
 use crate::{Error, Result};
 use std::io::Write;
 
+/// "Version needed": 4.5, ZIP64.
 const VERSION_ZIP64: u16 = 45;
+/// "Version made by": Unix, 4.5 (so the external attributes are Unix modes).
+const MADE_BY_UNIX: u16 = 0x0300 | VERSION_ZIP64;
+/// General purpose flag bit 11: the name is UTF-8.
 const FLAG_UTF8: u16 = 1 << 11;
+/// General purpose flag bit 3: sizes and CRC follow the data in a descriptor.
 const FLAG_DESCRIPTOR: u16 = 1 << 3;
-/// DOS date/time of 2026-01-01 00:00 (a valid stamp; member times carry no evidence).
-const DOS_TIME: u16 = 0;
+/// DOS time 12:00:00 and date 2026-01-01: a valid fixed stamp (member times carry no
+/// evidence; the acquisition time is in the RDF).
+const DOS_TIME: u16 = 12 << 11;
 const DOS_DATE: u16 = ((2026 - 1980) << 9) | (1 << 5) | 1;
+/// External attributes: regular file, mode 0644.
+const EXTERNAL_ATTRS: u32 = 0o100_644 << 16;
 
+/// What the central directory needs to know about a written member.
 struct CdEntry {
     name: String,
     method: u16,
@@ -20,6 +31,128 @@ struct CdEntry {
     lho: u64,
 }
 
+impl CdEntry {
+    /// Whether any value needs the ZIP64 extra.
+    fn needs_zip64(&self) -> bool {
+        let max = u64::from(SATURATED32);
+        self.csize >= max || self.usize >= max || self.lho >= max
+    }
+
+    /// The central directory header: when ZIP64 is needed at all, all three 32-bit
+    /// fields are 0xFFFFFFFF and the extra holds all three u64 values, because c-aff4
+    /// only reads the extra when the offset is saturated (AFF4-FORMAT.md §1.2).
+    fn header(&self) -> Vec<u8> {
+        let big = self.needs_zip64();
+        let small = |v: u64| if big { SATURATED32 } else { v as u32 };
+        let mut h = Vec::with_capacity(CD_LEN + self.name.len() + 28);
+        put32(&mut h, CD_SIG);
+        put16(&mut h, MADE_BY_UNIX);
+        put16(&mut h, VERSION_ZIP64);
+        put16(&mut h, self.flags);
+        put16(&mut h, self.method);
+        put16(&mut h, DOS_TIME);
+        put16(&mut h, DOS_DATE);
+        put32(&mut h, self.crc);
+        put32(&mut h, small(self.csize));
+        put32(&mut h, small(self.usize));
+        put16(&mut h, self.name.len() as u16); // checked when the local header was written
+        put16(&mut h, if big { 28 } else { 0 });
+        put16(&mut h, 0); // comment length
+        put16(&mut h, 0); // disk number
+        put16(&mut h, 0); // internal attributes
+        put32(&mut h, EXTERNAL_ATTRS);
+        put32(&mut h, small(self.lho));
+        h.extend_from_slice(self.name.as_bytes());
+        if big {
+            put16(&mut h, ZIP64_EXTRA_ID);
+            put16(&mut h, 24);
+            put64(&mut h, self.usize);
+            put64(&mut h, self.csize);
+            put64(&mut h, self.lho);
+        }
+        h
+    }
+}
+
+fn put16(v: &mut Vec<u8>, x: u16) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put32(v: &mut Vec<u8>, x: u32) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put64(v: &mut Vec<u8>, x: u64) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+
+fn io_err(what: &str, e: std::io::Error) -> Error {
+    Error::io(format!("writing {what}"), e)
+}
+
+/// The local header of a member. With known sizes below 4 GiB it carries them; with
+/// larger known sizes, or a descriptor to follow (`sizes == None`), the 32-bit sizes are
+/// 0xFFFFFFFF and a ZIP64 extra holds the real sizes, or zeros as Evimetry writes.
+fn local_header(name: &str, method: u16, crc: u32, sizes: Option<(u64, u64)>) -> Result<Vec<u8>> {
+    let name_len = u16::try_from(name.len()).map_err(|_| {
+        Error::InvalidArgument(format!("member name of {} bytes is too long", name.len()))
+    })?;
+    let max = u64::from(SATURATED32);
+    let big = sizes.map_or(true, |(c, u)| c >= max || u >= max);
+    let flags = FLAG_UTF8 | if sizes.is_none() { FLAG_DESCRIPTOR } else { 0 };
+    let (csize, usize) = sizes.unwrap_or((0, 0));
+    let mut h = Vec::with_capacity(LOCAL_LEN as usize + name.len() + 20);
+    put32(&mut h, LOCAL_SIG);
+    put16(&mut h, VERSION_ZIP64);
+    put16(&mut h, flags);
+    put16(&mut h, method);
+    put16(&mut h, DOS_TIME);
+    put16(&mut h, DOS_DATE);
+    put32(&mut h, crc);
+    put32(&mut h, if big { SATURATED32 } else { csize as u32 });
+    put32(&mut h, if big { SATURATED32 } else { usize as u32 });
+    put16(&mut h, name_len);
+    put16(&mut h, if big { 20 } else { 0 });
+    h.extend_from_slice(name.as_bytes());
+    if big {
+        put16(&mut h, ZIP64_EXTRA_ID);
+        put16(&mut h, 16);
+        put64(&mut h, usize);
+        put64(&mut h, csize);
+    }
+    Ok(h)
+}
+
+/// ZIP64 EOCD record, ZIP64 locator and EOCD for `n` entries whose directory of
+/// `cd_size` bytes starts at `cd_start` (AFF4-FORMAT.md §9 item 1).
+fn end_records(n: u64, cd_start: u64, cd_size: u64, comment: &[u8]) -> Vec<u8> {
+    let z64_pos = cd_start + cd_size;
+    let n16 = n.min(0xFFFF) as u16;
+    let mut r = Vec::with_capacity((Z64_EOCD_LEN + LOCATOR_LEN + EOCD_LEN) as usize + 64);
+    put32(&mut r, Z64_EOCD_SIG);
+    put64(&mut r, Z64_EOCD_LEN - 12); // size of the rest of the record: 44
+    put16(&mut r, MADE_BY_UNIX);
+    put16(&mut r, VERSION_ZIP64);
+    put32(&mut r, 0); // this disk
+    put32(&mut r, 0); // disk with the CD
+    put64(&mut r, n);
+    put64(&mut r, n);
+    put64(&mut r, cd_size);
+    put64(&mut r, cd_start);
+    put32(&mut r, Z64_LOCATOR_SIG);
+    put32(&mut r, 0); // disk with the ZIP64 record
+    put64(&mut r, z64_pos);
+    put32(&mut r, 1); // total disks
+    put32(&mut r, EOCD_SIG);
+    put16(&mut r, 0);
+    put16(&mut r, 0);
+    put16(&mut r, n16);
+    put16(&mut r, n16);
+    put32(&mut r, SATURATED32);
+    put32(&mut r, SATURATED32);
+    put16(&mut r, comment.len() as u16); // checked by the caller
+    r.extend_from_slice(comment);
+    r
+}
+
 /// An append-only ZIP64 writer. Members are written one after another; `finish` writes
 /// the central directory, the ZIP64 end records and the EOCD with the comment.
 pub struct ZipWriter<W: Write> {
@@ -28,17 +161,15 @@ pub struct ZipWriter<W: Write> {
     entries: Vec<CdEntry>,
 }
 
-fn io_err(what: &str, e: std::io::Error) -> Error {
-    Error::io(format!("writing {what}"), e)
-}
-
 impl<W: Write> ZipWriter<W> {
     /// Starts a volume at offset 0 of `inner`.
     pub fn new(inner: W) -> Self {
         Self::new_at(inner, 0)
     }
 
-    /// Starts a volume in a sink that already holds `offset` bytes (e.g. appending).
+    /// Starts a volume in a sink that already holds `offset` bytes (appending after
+    /// other data, or writing past a sparse hole). Offsets in the volume are absolute,
+    /// so readers find the members without a global offset.
     pub fn new_at(inner: W, offset: u64) -> Self {
         ZipWriter {
             inner,
@@ -47,9 +178,19 @@ impl<W: Write> ZipWriter<W> {
         }
     }
 
-    /// Bytes written so far.
+    /// Bytes written so far (including the `offset` given to [`ZipWriter::new_at`]).
     pub fn position(&self) -> u64 {
         self.pos
+    }
+
+    /// The number of members written so far (duplicates counted).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no member was written yet.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     fn put(&mut self, b: &[u8], what: &str) -> Result<()> {
@@ -58,60 +199,19 @@ impl<W: Write> ZipWriter<W> {
         Ok(())
     }
 
-    fn local_header(
-        &mut self,
-        name: &str,
-        method: u16,
-        flags: u16,
-        crc: u32,
-        csize: u64,
-        usize: u64,
-    ) -> Result<()> {
-        let big = csize >= 0xFFFF_FFFF || usize >= 0xFFFF_FFFF || flags & FLAG_DESCRIPTOR != 0;
-        let mut h = Vec::with_capacity(30 + name.len() + 20);
-        h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
-        h.extend_from_slice(&VERSION_ZIP64.to_le_bytes());
-        h.extend_from_slice(&flags.to_le_bytes());
-        h.extend_from_slice(&method.to_le_bytes());
-        h.extend_from_slice(&DOS_TIME.to_le_bytes());
-        h.extend_from_slice(&DOS_DATE.to_le_bytes());
-        h.extend_from_slice(&crc.to_le_bytes());
-        if big {
-            h.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
-            h.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
-        } else {
-            h.extend_from_slice(&(csize as u32).to_le_bytes());
-            h.extend_from_slice(&(usize as u32).to_le_bytes());
-        }
-        let name_len = u16::try_from(name.len())
-            .map_err(|_| Error::InvalidArgument(format!("member name too long: {name}")))?;
-        h.extend_from_slice(&name_len.to_le_bytes());
-        h.extend_from_slice(&(if big { 20u16 } else { 0 }).to_le_bytes());
-        h.extend_from_slice(name.as_bytes());
-        if big {
-            h.extend_from_slice(&1u16.to_le_bytes());
-            h.extend_from_slice(&16u16.to_le_bytes());
-            let (u, c) = if flags & FLAG_DESCRIPTOR != 0 {
-                (0, 0)
-            } else {
-                (usize, csize)
-            };
-            h.extend_from_slice(&u.to_le_bytes());
-            h.extend_from_slice(&c.to_le_bytes());
-        }
-        self.put(&h, name)
-    }
-
     fn add(&mut self, name: &str, method: u16, data: &[u8], crc: u32, usize: u64) -> Result<()> {
+        let csize = data.len() as u64;
+        let header = local_header(name, method, crc, Some((csize, usize)))?;
         let lho = self.pos;
-        self.local_header(name, method, FLAG_UTF8, crc, data.len() as u64, usize)?;
+        self.put(&header, name)?;
         self.put(data, name)?;
+        let (name, flags) = (name.to_string(), FLAG_UTF8);
         self.entries.push(CdEntry {
-            name: name.to_string(),
+            name,
             method,
-            flags: FLAG_UTF8,
+            flags,
             crc,
-            csize: data.len() as u64,
+            csize,
             usize,
             lho,
         });
@@ -119,25 +219,51 @@ impl<W: Write> ZipWriter<W> {
     }
 
     /// Adds a stored member whose bytes are all known.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a name over 65535 bytes; [`Error::Io`] on write
+    /// errors.
     pub fn add_stored(&mut self, name: &str, data: &[u8]) -> Result<()> {
-        self.add(name, 0, data, crc32fast::hash(data), data.len() as u64)
+        self.add(
+            name,
+            METHOD_STORED,
+            data,
+            crc32fast::hash(data),
+            data.len() as u64,
+        )
     }
 
     /// Adds a deflated member whose bytes are all known.
+    ///
+    /// # Errors
+    /// As [`ZipWriter::add_stored`].
     pub fn add_deflated(&mut self, name: &str, data: &[u8]) -> Result<()> {
         let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
         e.write_all(data).map_err(|err| io_err(name, err))?;
         let c = e.finish().map_err(|err| io_err(name, err))?;
-        self.add(name, 8, &c, crc32fast::hash(data), data.len() as u64)
+        self.add(
+            name,
+            METHOD_DEFLATED,
+            &c,
+            crc32fast::hash(data),
+            data.len() as u64,
+        )
     }
 
     /// Starts a stored member of unknown length (written with a ZIP64 data descriptor).
+    /// If the returned member is dropped without [`StreamingMember::finish`], its bytes
+    /// stay in the file but no directory entry points at them.
+    ///
+    /// # Errors
+    /// As [`ZipWriter::add_stored`].
     pub fn start_stored(&mut self, name: &str) -> Result<StreamingMember<'_, W>> {
+        let header = local_header(name, METHOD_STORED, 0, None)?;
         let lho = self.pos;
-        self.local_header(name, 0, FLAG_UTF8 | FLAG_DESCRIPTOR, 0, 0, 0)?;
+        self.put(&header, name)?;
+        let name = name.to_string();
         Ok(StreamingMember {
             zip: self,
-            name: name.to_string(),
+            name,
             lho,
             len: 0,
             crc: crc32fast::Hasher::new(),
@@ -145,73 +271,25 @@ impl<W: Write> ZipWriter<W> {
     }
 
     /// Writes the central directory and end records; returns the sink.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a comment over 65535 bytes; [`Error::Io`] on write
+    /// errors.
     pub fn finish(mut self, comment: &str) -> Result<W> {
+        if comment.len() > 0xFFFF {
+            return Err(Error::InvalidArgument(format!(
+                "volume comment of {} bytes is too long",
+                comment.len()
+            )));
+        }
         let cd_start = self.pos;
         let entries = std::mem::take(&mut self.entries);
         for e in &entries {
-            let big = e.csize >= 0xFFFF_FFFF || e.usize >= 0xFFFF_FFFF || e.lho >= 0xFFFF_FFFF;
-            let mut h = Vec::with_capacity(46 + e.name.len() + 28);
-            h.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
-            h.extend_from_slice(&(0x0300u16 | VERSION_ZIP64).to_le_bytes()); // made by: unix
-            h.extend_from_slice(&VERSION_ZIP64.to_le_bytes());
-            h.extend_from_slice(&e.flags.to_le_bytes());
-            h.extend_from_slice(&e.method.to_le_bytes());
-            h.extend_from_slice(&DOS_TIME.to_le_bytes());
-            h.extend_from_slice(&DOS_DATE.to_le_bytes());
-            h.extend_from_slice(&e.crc.to_le_bytes());
-            let clamp = |v: u64| if big { 0xFFFF_FFFFu32 } else { v as u32 };
-            h.extend_from_slice(&clamp(e.csize).to_le_bytes());
-            h.extend_from_slice(&clamp(e.usize).to_le_bytes());
-            h.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
-            h.extend_from_slice(&(if big { 28u16 } else { 0 }).to_le_bytes());
-            h.extend_from_slice(&0u16.to_le_bytes()); // comment
-            h.extend_from_slice(&0u16.to_le_bytes()); // disk
-            h.extend_from_slice(&0u16.to_le_bytes()); // internal attrs
-            h.extend_from_slice(&(0o100600u32 << 16).to_le_bytes()); // regular file, 0600
-            h.extend_from_slice(&clamp(e.lho).to_le_bytes());
-            h.extend_from_slice(e.name.as_bytes());
-            if big {
-                // All three values, so c-aff4 (which only parses the extra when the
-                // offset is 0xFFFFFFFF) and everyone else agree.
-                h.extend_from_slice(&1u16.to_le_bytes());
-                h.extend_from_slice(&24u16.to_le_bytes());
-                h.extend_from_slice(&e.usize.to_le_bytes());
-                h.extend_from_slice(&e.csize.to_le_bytes());
-                h.extend_from_slice(&e.lho.to_le_bytes());
-            }
-            self.put(&h, "central directory")?;
+            self.put(&e.header(), "central directory")?;
         }
         let cd_size = self.pos - cd_start;
-        let z64_pos = self.pos;
-        let n = entries.len() as u64;
-        let mut r = Vec::with_capacity(56 + 20 + 22 + comment.len());
-        r.extend_from_slice(&0x0606_4b50u32.to_le_bytes());
-        r.extend_from_slice(&44u64.to_le_bytes());
-        r.extend_from_slice(&(0x0300u16 | VERSION_ZIP64).to_le_bytes());
-        r.extend_from_slice(&VERSION_ZIP64.to_le_bytes());
-        r.extend_from_slice(&0u32.to_le_bytes());
-        r.extend_from_slice(&0u32.to_le_bytes());
-        r.extend_from_slice(&n.to_le_bytes());
-        r.extend_from_slice(&n.to_le_bytes());
-        r.extend_from_slice(&cd_size.to_le_bytes());
-        r.extend_from_slice(&cd_start.to_le_bytes());
-        r.extend_from_slice(&0x0706_4b50u32.to_le_bytes());
-        r.extend_from_slice(&0u32.to_le_bytes());
-        r.extend_from_slice(&z64_pos.to_le_bytes());
-        r.extend_from_slice(&1u32.to_le_bytes());
-        r.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-        r.extend_from_slice(&0u16.to_le_bytes());
-        r.extend_from_slice(&0u16.to_le_bytes());
-        let n16 = n.min(0xFFFF) as u16;
-        r.extend_from_slice(&n16.to_le_bytes());
-        r.extend_from_slice(&n16.to_le_bytes());
-        r.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
-        r.extend_from_slice(&0xFFFF_FFFFu32.to_le_bytes());
-        let clen = u16::try_from(comment.len())
-            .map_err(|_| Error::InvalidArgument("volume comment too long".into()))?;
-        r.extend_from_slice(&clen.to_le_bytes());
-        r.extend_from_slice(comment.as_bytes());
-        self.put(&r, "end of central directory")?;
+        let end = end_records(entries.len() as u64, cd_start, cd_size, comment.as_bytes());
+        self.put(&end, "end of central directory")?;
         self.inner.flush().map_err(|e| io_err("volume", e))?;
         Ok(self.inner)
     }
@@ -227,18 +305,31 @@ pub struct StreamingMember<'a, W: Write> {
 }
 
 impl<W: Write> StreamingMember<'_, W> {
+    /// Bytes written into this member so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was written into this member yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Writes the data descriptor and records the member in the directory.
+    ///
+    /// # Errors
+    /// [`Error::Io`] on write errors.
     pub fn finish(self) -> Result<()> {
         let crc = self.crc.finalize();
         let mut d = Vec::with_capacity(24);
-        d.extend_from_slice(&0x0807_4b50u32.to_le_bytes());
-        d.extend_from_slice(&crc.to_le_bytes());
-        d.extend_from_slice(&self.len.to_le_bytes());
-        d.extend_from_slice(&self.len.to_le_bytes());
+        put32(&mut d, DESCRIPTOR_SIG);
+        put32(&mut d, crc);
+        put64(&mut d, self.len); // compressed
+        put64(&mut d, self.len); // uncompressed
         self.zip.put(&d, &self.name)?;
         self.zip.entries.push(CdEntry {
             name: self.name,
-            method: 0,
+            method: METHOD_STORED,
             flags: FLAG_UTF8 | FLAG_DESCRIPTOR,
             crc,
             csize: self.len,
@@ -251,11 +342,12 @@ impl<W: Write> StreamingMember<'_, W> {
 
 impl<W: Write> Write for StreamingMember<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.zip.inner.write_all(buf)?;
-        self.zip.pos += buf.len() as u64;
-        self.len += buf.len() as u64;
-        self.crc.update(buf);
-        Ok(buf.len())
+        let n = self.zip.inner.write(buf)?;
+        let written = buf.get(..n).unwrap_or(buf);
+        self.zip.pos += written.len() as u64;
+        self.len += written.len() as u64;
+        self.crc.update(written);
+        Ok(written.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.zip.inner.flush()
@@ -275,17 +367,19 @@ mod tests {
             .unwrap();
         let mut m = z.start_stored("a/00000000").unwrap();
         m.write_all(&[7u8; 5000]).unwrap();
+        assert_eq!(m.len(), 5000);
         m.finish().unwrap();
         z.add_stored("dup", b"one").unwrap();
         z.add_stored("dup", b"two").unwrap();
+        assert_eq!(z.len(), 5);
         let bytes = z.finish("aff4://x").unwrap();
         let a = ZipArchive::parse(&bytes).unwrap();
         assert_eq!(a.comment(), "aff4://x");
-        assert_eq!(
-            a.read_member(&bytes, "information.turtle", 1 << 20)
-                .unwrap(),
-            b"hello world ".repeat(100)
-        );
+        assert_eq!(a.entries().len(), 4);
+        let turtle = a
+            .read_member(&bytes, "information.turtle", 1 << 20)
+            .unwrap();
+        assert_eq!(turtle, b"hello world ".repeat(100));
         assert_eq!(
             a.read_member(&bytes, "a/00000000", 1 << 20).unwrap(),
             vec![7u8; 5000]
@@ -295,42 +389,28 @@ mod tests {
     }
 
     #[test]
-    fn truncation_at_any_point_is_an_error_not_a_panic() {
+    fn end_records_have_the_recommended_layout() {
         let mut z = ZipWriter::new(Vec::new());
-        z.add_stored("m", &[1u8; 300]).unwrap();
-        z.add_deflated("n", &[2u8; 300]).unwrap();
-        let bytes = z.finish("aff4://t").unwrap();
-        for cut in 0..bytes.len() {
-            let t = bytes[..cut].to_vec();
-            if let Ok(a) = ZipArchive::parse(&t) {
-                for e in a.entries() {
-                    let _ = a.read_member(&t, &e.name, 1 << 20);
-                }
-            }
-        }
-        // Corrupt every byte of the tail in turn.
-        for i in bytes.len().saturating_sub(200)..bytes.len() {
-            let mut c = bytes.clone();
-            c[i] ^= 0xff;
-            if let Ok(a) = ZipArchive::parse(&c) {
-                for e in a.entries() {
-                    let _ = a.read_member(&c, &e.name, 1 << 20);
-                }
-            }
-        }
+        z.add_stored("m", b"abc").unwrap();
+        let b = z.finish("aff4://v").unwrap();
+        let eocd = b.len() - 22 - 8;
+        assert_eq!(&b[eocd..eocd + 4], b"PK\x05\x06");
+        assert_eq!(&b[eocd + 12..eocd + 20], &[0xFF; 8]);
+        assert_eq!(&b[eocd + 22..], b"aff4://v");
+        assert_eq!(&b[eocd - 20..eocd - 16], b"PK\x06\x07");
+        assert_eq!(&b[eocd - 76..eocd - 72], b"PK\x06\x06");
+        assert_eq!(b[eocd - 72], 44);
     }
 
     #[test]
-    fn appended_volume_resolves_with_global_offset() {
+    fn overlong_names_and_comments_are_rejected() {
         let mut z = ZipWriter::new(Vec::new());
-        z.add_stored("old", b"old").unwrap();
-        let mut bytes = z.finish("aff4://old").unwrap();
-        let mut z2 = ZipWriter::new(Vec::new());
-        z2.add_stored("new", b"new data").unwrap();
-        bytes.extend(z2.finish("aff4://new").unwrap());
-        let a = ZipArchive::parse(&bytes).unwrap();
-        assert_eq!(a.comment(), "aff4://new");
-        assert_eq!(a.read_member(&bytes, "new", 100).unwrap(), b"new data");
-        assert!(a.entry("old").is_none());
+        let long = "n".repeat(70_000);
+        assert!(matches!(
+            z.add_stored(&long, b""),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert!(z.start_stored(&long).is_err());
+        assert!(matches!(z.finish(&long), Err(Error::InvalidArgument(_))));
     }
 }

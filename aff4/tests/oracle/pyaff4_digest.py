@@ -1,5 +1,7 @@
-"""Prints JSON {size, ranges:[{start,length,sha256}]} of a volume's image as pyaff4 0.34
-reads it, range by range (pyaff4 mishandles reads that start in holes)."""
+"""Prints, for each [start, length] range given as JSON in argv[2], one line
+`start length bytes_read sha256` of the image in volume argv[1] as pyaff4 0.34 reads it
+(Container.openURNtoContainer(...).image.dataStream). Range by range, because pyaff4
+mishandles reads that start in a hole (AFF4-FORMAT.md §11). First line: `size N`."""
 import hashlib
 import json
 import sys
@@ -9,23 +11,21 @@ from pyaff4 import container, rdfvalue
 
 def main():
     path = sys.argv[1]
-    ranges = json.loads(sys.argv[2])  # [[start, length], ...] to hash
+    ranges = json.loads(sys.argv[2])
     c = container.Container.openURNtoContainer(rdfvalue.URN.FromFileName(path))
-    if True:
-        s = c.image.dataStream
-        out = []
-        for start, length in ranges:
-            h = hashlib.sha256()
-            s.seek(start)
-            left = length
-            while left > 0:
-                d = s.read(min(left, 8 << 20))
-                if not d:
-                    break
-                h.update(d)
-                left -= len(d)
-            out.append({"start": start, "length": length, "read": length - left, "sha256": h.hexdigest()})
-        print(json.dumps({"size": s.Size(), "ranges": out}))
+    s = c.image.dataStream
+    print("size %d" % s.Size())
+    for start, length in ranges:
+        h = hashlib.sha256()
+        s.seek(start)
+        left = length
+        while left > 0:
+            d = s.read(min(left, 8 << 20))
+            if not d:
+                break
+            h.update(d)
+            left -= len(d)
+        print("%d %d %d %s" % (start, length, length - left, h.hexdigest()))
 
 
 if __name__ == "__main__":

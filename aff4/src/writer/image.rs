@@ -1,0 +1,334 @@
+//! What memory and disk images share: an aff4:Image → aff4:Map → aff4:ImageStream
+//! chain, the whole-image linear hashes computed on the fly, and the hash placement
+//! described in [`crate::writer`].
+
+use super::{vocab, VolumeWriter};
+use crate::blockhash::block_map_hash;
+use crate::hash::{to_hex, HashAlgo, MultiHasher};
+use crate::lexicon as lx;
+use crate::map::{MapSummary, MapWriter};
+use crate::rdf::{Graph, Term};
+use crate::stream::{ImageStreamWriter, StreamOptions, StreamSummary};
+use crate::symbolic::Symbolic;
+use crate::zip::ZipWriter;
+use crate::{Error, Result};
+use std::io::Write;
+
+/// Zeros for hashing holes and aff4:Zero ranges without allocating.
+static ZEROS: [u8; 1 << 20] = [0; 1 << 20];
+
+/// What a finished image holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    /// The aff4:Image URN.
+    pub image_urn: String,
+    /// The aff4:Map URN.
+    pub map_urn: String,
+    /// The aff4:ImageStream URN.
+    pub stream_urn: String,
+    /// Size of the virtual image (`aff4:size` of Image and Map).
+    pub size: u64,
+    /// Linear hashes of the whole virtual image, `(algorithm, lowercase hex)`: holes
+    /// hashed as zeros and symbolic ranges as their pattern, up to `size` — what
+    /// `sha256sum` of a raw export gives. Stored on the Map.
+    pub hashes: Vec<(HashAlgo, String)>,
+    /// The ImageStream: stored bytes, chunks, bevies, block-hash digests.
+    pub stream: StreamSummary,
+    /// Bytes stored in the ImageStream (after compression).
+    pub stored_bytes: u64,
+    /// Data chunks stored.
+    pub chunks: u64,
+    /// Bytes mapped to stored data.
+    pub data_bytes: u64,
+    /// Bytes mapped to aff4:Zero.
+    pub zero_bytes: u64,
+    /// Bytes mapped to aff4:UnreadableData.
+    pub unreadable_bytes: u64,
+    /// Bytes mapped to other symbolic streams (UnknownData, SymbolicStreamXX, ...).
+    pub other_symbolic_bytes: u64,
+    /// Unmapped bytes below `size` (they read as zeros).
+    pub hole_bytes: u64,
+    /// Entries in the Map.
+    pub map_entries: usize,
+    /// The blockMapHash (SHA-512 hex over the BlockHashes digests, if any, and the map
+    /// point and idx hashes), on the Map and (as `aff4:blockMapHashSHA512`) the Image.
+    pub block_map_hash: String,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    data: u64,
+    zero: u64,
+    unreadable: u64,
+    other: u64,
+    hole: u64,
+}
+
+/// What kind of image [`ImageCore::finish`] records.
+pub(super) struct ImageKind {
+    /// rdf:types of the Image.
+    pub types: &'static [&'static str],
+    /// aff4:category of the Map.
+    pub category: Option<&'static str>,
+}
+
+/// The image → map → stream machinery; positions only move forward.
+pub(super) struct ImageCore {
+    image_urn: String,
+    map: MapWriter,
+    stream: ImageStreamWriter,
+    hasher: MultiHasher,
+    pos: u64,
+    chunk_size: usize,
+    scratch: Vec<u8>,
+    counts: Counts,
+}
+
+impl ImageCore {
+    pub(super) fn new(volume_urn: &str, opts: StreamOptions) -> Result<Self> {
+        opts.validate()?;
+        let hasher = MultiHasher::new(&opts.linear_hashes);
+        let chunk_size = opts.chunk_size as usize;
+        let stream_opts = StreamOptions {
+            linear_hashes: Vec::new(),
+            ..opts
+        };
+        let stream = ImageStreamWriter::new(&super::new_urn(), volume_urn, stream_opts)?;
+        Ok(ImageCore {
+            image_urn: super::new_urn(),
+            map: MapWriter::new(&super::new_urn()),
+            stream,
+            hasher,
+            pos: 0,
+            chunk_size,
+            scratch: Vec::new(),
+            counts: Counts::default(),
+        })
+    }
+
+    pub(super) fn image_urn(&self) -> &str {
+        &self.image_urn
+    }
+    pub(super) fn map_urn(&self) -> &str {
+        self.map.urn()
+    }
+    pub(super) fn stream_urn(&self) -> &str {
+        self.stream.urn()
+    }
+    pub(super) fn chunk_size(&self) -> usize {
+        self.chunk_size
+    }
+    /// The address the next range may start at (end of the last one).
+    pub(super) fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Moves to `addr`, hashing the hole before it as zeros; returns `addr + len`.
+    fn advance(&mut self, addr: u64, len: u64) -> Result<u64> {
+        if addr < self.pos {
+            return Err(Error::InvalidArgument(format!(
+                "{}: range at {addr:#x} arrives before {:#x}: ranges must come in increasing order",
+                self.map.urn(),
+                self.pos
+            )));
+        }
+        let end = addr.checked_add(len).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{}: range {addr:#x}+{len:#x} overflows",
+                self.map.urn()
+            ))
+        })?;
+        self.counts.hole += addr - self.pos;
+        hash_repeated(&mut self.hasher, &ZEROS, addr - self.pos);
+        self.pos = addr;
+        Ok(end)
+    }
+
+    /// Stores a chunk of data at `addr`. A short `raw` (end of a range) is stored
+    /// zero-padded to a whole chunk, so the stream stays chunk-aligned; only `raw` is
+    /// mapped.
+    pub(super) fn add_chunk<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        addr: u64,
+        raw: &[u8],
+        stored: &[u8],
+    ) -> Result<()> {
+        if raw.is_empty() || raw.len() > self.chunk_size {
+            return Err(Error::InvalidArgument(format!(
+                "{}: data piece of {} bytes at {addr:#x} (chunk size {})",
+                self.map.urn(),
+                raw.len(),
+                self.chunk_size
+            )));
+        }
+        let end = self.advance(addr, raw.len() as u64)?;
+        let at = if raw.len() < self.chunk_size {
+            let mut padded = std::mem::take(&mut self.scratch);
+            padded.clear();
+            padded.extend_from_slice(raw);
+            padded.resize(self.chunk_size, 0);
+            let r = self.stream.write_chunk(zip, &padded, stored);
+            self.scratch = padded;
+            r?
+        } else {
+            self.stream.write_chunk(zip, raw, stored)?
+        };
+        self.map
+            .add(addr, raw.len() as u64, self.stream.urn(), at)?;
+        self.hasher.update(raw);
+        self.counts.data += raw.len() as u64;
+        self.pos = end;
+        Ok(())
+    }
+
+    /// Maps `len` bytes at `addr` to the symbolic stream `s` (nothing is stored).
+    pub(super) fn add_symbolic(&mut self, addr: u64, len: u64, s: Symbolic) -> Result<()> {
+        let end = self.advance(addr, len)?;
+        self.map.add_symbolic(addr, len, s)?;
+        self.hash_symbolic(addr, len, s);
+        match s {
+            Symbolic::Zero => self.counts.zero += len,
+            Symbolic::UnreadableData => self.counts.unreadable += len,
+            _ => self.counts.other += len,
+        }
+        self.pos = end;
+        Ok(())
+    }
+
+    fn hash_symbolic(&mut self, addr: u64, len: u64, s: Symbolic) {
+        match s {
+            Symbolic::Zero => hash_repeated(&mut self.hasher, &ZEROS, len),
+            Symbolic::Byte(_) | Symbolic::FfDevice => {
+                let tile = len.min(ZEROS.len() as u64) as usize;
+                self.scratch.resize(tile, 0);
+                s.fill(addr, &mut self.scratch);
+                hash_repeated(&mut self.hasher, &self.scratch, len);
+            }
+            Symbolic::UnknownData | Symbolic::UnreadableData => {
+                // The pattern restarts at every MiB of target offset (= address).
+                let mut done = 0u64;
+                while done < len {
+                    let at = addr + done;
+                    let to_tile = (1u64 << 20) - at % (1 << 20);
+                    let n = to_tile.min(len - done) as usize;
+                    self.scratch.resize(n, 0);
+                    s.fill(at, &mut self.scratch);
+                    self.hasher.update(&self.scratch);
+                    done += n as u64;
+                }
+            }
+        }
+    }
+
+    /// Finishes stream and map and records the image (hash placement: see
+    /// [`crate::writer`]). `size` below the end of the last range is raised to it; a
+    /// gap between the last range and `size` is mapped to aff4:Zero so that readers
+    /// that take the size from the last range (pyaff4) see the whole image.
+    pub(super) fn finish<W: Write>(
+        mut self,
+        vw: &mut VolumeWriter<W>,
+        size: u64,
+        kind: &ImageKind,
+    ) -> Result<ImageSummary> {
+        if size > self.pos {
+            let pos = self.pos;
+            self.add_symbolic(pos, size - pos, Symbolic::Zero)?;
+        }
+        let size = self.pos;
+        let vol = vw.volume_urn.clone();
+        let stream = self.stream.finish(&mut vw.zip, &mut vw.graph)?;
+        self.map.set_size(size);
+        let map = self.map.finish(&mut vw.zip, &vol, &mut vw.graph)?;
+        let hashes = self.hasher.finish();
+        let block_map_hash = record_image(
+            &mut vw.graph,
+            &vol,
+            &self.image_urn,
+            size,
+            kind,
+            &map,
+            &stream,
+            &hashes,
+        );
+        Ok(ImageSummary {
+            image_urn: self.image_urn,
+            map_urn: map.urn.clone(),
+            stream_urn: stream.urn.clone(),
+            size,
+            hashes,
+            stored_bytes: stream.stored_bytes,
+            chunks: stream.chunks,
+            stream,
+            data_bytes: self.counts.data,
+            zero_bytes: self.counts.zero,
+            unreadable_bytes: self.counts.unreadable,
+            other_symbolic_bytes: self.counts.other,
+            hole_bytes: self.counts.hole,
+            map_entries: map.entries.len(),
+            block_map_hash,
+        })
+    }
+}
+
+/// Feeds `len` bytes of the repeating `tile` to `h`.
+fn hash_repeated(h: &mut MultiHasher, tile: &[u8], len: u64) {
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(tile.len() as u64) as usize;
+        h.update(tile.get(..n).unwrap_or(tile));
+        left -= n as u64;
+    }
+}
+
+/// Writes the Image's triples and the links between Image, Map and stream (see
+/// [`crate::writer`] for why each hash goes where it goes); returns the blockMapHash.
+#[allow(clippy::too_many_arguments)]
+fn record_image(
+    g: &mut Graph,
+    vol: &str,
+    image_urn: &str,
+    size: u64,
+    kind: &ImageKind,
+    map: &MapSummary,
+    stream: &StreamSummary,
+    hashes: &[(HashAlgo, String)],
+) -> String {
+    let (img, m, st) = (
+        Term::iri(image_urn),
+        Term::iri(map.urn.clone()),
+        Term::iri(stream.urn.clone()),
+    );
+    for t in kind.types {
+        g.insert(img.clone(), lx::RDF_TYPE, Term::iri(*t));
+    }
+    g.insert(img.clone(), lx::DATA_STREAM, m.clone());
+    g.insert(
+        img.clone(),
+        lx::SIZE,
+        Term::typed(size.to_string(), lx::XSD_LONG),
+    );
+    g.insert(img.clone(), lx::STORED, Term::iri(vol));
+    if let Some(c) = kind.category {
+        g.insert(m.clone(), lx::CATEGORY, Term::iri(c));
+    }
+    g.insert(m.clone(), lx::TARGET, img.clone());
+    for (a, h) in hashes {
+        g.insert(m.clone(), lx::HASH, Term::typed(h.clone(), a.datatype()));
+    }
+    g.insert(st.clone(), lx::TARGET, m.clone());
+    g.insert(Term::iri(vol), lx::CONTAINS, img.clone());
+    let bmh = to_hex(&block_map_hash(&stream.block_hashes, &map.hashes));
+    g.insert(m.clone(), lx::DEPENDENT_STREAM, st);
+    g.insert(
+        m,
+        lx::BLOCK_MAP_HASH,
+        Term::typed(bmh.clone(), HashAlgo::Sha512.datatype()),
+    );
+    g.insert(
+        img,
+        lx::HASH,
+        Term::typed(bmh.clone(), vocab::BLOCK_MAP_HASH_SHA512),
+    );
+    bmh
+}
