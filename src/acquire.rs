@@ -103,7 +103,8 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         .sum();
 
     // Metadata on the Image.
-    let facts = is_device.then(drivers::host::collect);
+    // Host facts, with the VMCOREINFO note read through the source itself.
+    let facts = is_device.then(|| drivers::host::collect_with(source.as_ref()));
     {
         let g = vw.graph_mut();
         let s = Term::iri(image_urn.clone());
@@ -354,6 +355,22 @@ fn information_yaml(ranges: &[PhysRange], facts: Option<&drivers::host::HostFact
         }
         if let Some(p) = vi.phys_base {
             y.push_str(&format!("PhysBase: {p:#x}\n"));
+        }
+        if let Some((sym, addr)) = &vi.page_table_root {
+            y.push_str(&format!(
+                "PageTableRoot: {{symbol: {sym}, address: {addr:#x}}}\n"
+            ));
+        }
+        if let Some(l5) = vi.pgtable_l5 {
+            y.push_str(&format!("PgtableL5: {l5}\n"));
+        }
+        if let Some(a) = vi.address {
+            y.push_str(&format!("VmcoreinfoAddress: {a:#x}\n"));
+        }
+        // The whole note as a literal block (KEY=VALUE lines never start with spaces).
+        y.push_str("Vmcoreinfo: |\n");
+        for line in vi.raw.lines() {
+            y.push_str(&format!("  {line}\n"));
         }
     }
     y.push_str("Runs:\n");

@@ -6,6 +6,7 @@ use crate::{iomem, Error, PhysRange, ReadError, Source, SourceSpec};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Options for [`open_source`].
 #[derive(Debug, Clone)]
@@ -25,11 +26,60 @@ impl Default for OpenOptions {
     }
 }
 
+/// How a source's reads reach its file.
+enum Handle {
+    /// One descriptor for every thread (positional reads on it are independent).
+    Shared(File),
+    /// One descriptor per concurrent reader, reused. /proc/kcore needs this: the kernel
+    /// copies through a one-page bounce buffer that belongs to the open file
+    /// (`file->private_data`, Linux 4.19 to 6.4) while holding only a read lock, so two
+    /// threads reading one descriptor at once get pages mixed from each other's reads
+    /// (seen on 6.1: the tail of a page replaced by the same offset of another page).
+    PerReader {
+        path: PathBuf,
+        idle: Mutex<Vec<File>>,
+    },
+}
+
+impl Handle {
+    fn per_reader(path: &Path, first: File) -> Handle {
+        Handle::PerReader {
+            path: path.to_path_buf(),
+            idle: Mutex::new(vec![first]),
+        }
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], off: u64) -> std::io::Result<()> {
+        match self {
+            Handle::Shared(f) => f.read_exact_at(buf, off),
+            Handle::PerReader { path, idle } => {
+                let lock = || idle.lock().unwrap_or_else(|e| e.into_inner());
+                let popped = lock().pop();
+                let f = match popped {
+                    Some(f) => f,
+                    None => File::open(path)?,
+                };
+                let r = f.read_exact_at(buf, off);
+                lock().push(f);
+                r
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn descriptors(&self) -> usize {
+        match self {
+            Handle::Shared(_) => 1,
+            Handle::PerReader { idle, .. } => idle.lock().unwrap().len(),
+        }
+    }
+}
+
 /// A source reading a file or device through a block table.
 struct FileSource {
     name: &'static str,
     desc: String,
-    file: File,
+    file: Handle,
     ranges: Vec<PhysRange>,
     blocks: Vec<Block>,
 }
@@ -51,12 +101,22 @@ impl Source for FileSource {
         let mut at = phys;
         let mut bi = i;
         while at < end {
-            let b = self.blocks.get(bi).filter(|b| b.phys.start <= at).ok_or(
-                ReadError::OutOfRange {
-                    phys,
-                    len: buf.len(),
-                },
-            )?;
+            let Some(b) = self.blocks.get(bi).filter(|b| b.phys.start <= at) else {
+                // Not backed by the file. Inside the source's ranges (System RAM that
+                // /proc/kcore does not expose) it is unreadable, not out of range.
+                if !self.ranges.iter().any(|r| r.start <= at && at < r.end) {
+                    return Err(ReadError::OutOfRange {
+                        phys,
+                        len: buf.len(),
+                    });
+                }
+                let next = self.blocks.get(bi).map_or(end, |b| b.phys.start.min(end));
+                return Err(ReadError::Unreadable {
+                    phys: at,
+                    len: (next - at) as usize,
+                    source: std::io::Error::other(format!("not exposed by {}", self.name)),
+                });
+            };
             let n = (b.phys.end.min(end) - at) as usize;
             let off = b.file_offset + (at - b.phys.start);
             self.file
@@ -140,7 +200,7 @@ fn open_raw(path: &Path, ranges: Option<&Path>) -> Result<Box<dyn Source>, Error
     Ok(Box::new(FileSource {
         name: "raw",
         desc: format!("raw dump {} ({} ranges)", path.display(), ranges.len()),
-        file,
+        file: Handle::Shared(file),
         ranges,
         blocks,
     }))
@@ -205,7 +265,7 @@ fn open_lime(path: &Path) -> Result<Box<dyn Source>, Error> {
     Ok(Box::new(FileSource {
         name: "lime",
         desc: format!("LiME dump {} ({} ranges)", path.display(), ranges.len()),
-        file,
+        file: Handle::Shared(file),
         ranges,
         blocks,
     }))
@@ -247,7 +307,7 @@ fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
             path.display(),
             ranges.len()
         ),
-        file,
+        file: Handle::Shared(file),
         ranges,
         blocks,
     }))
@@ -269,20 +329,74 @@ fn open_kcore(opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
         reason,
     })?;
     let ram = system_ram(opts)?;
-    let blocks = elf::kcore_blocks(&ram, &segs);
+    Ok(Box::new(kcore_source(path, file, &segs, ram)?))
+}
+
+/// The /proc/kcore source over `ram`: its ranges are all of System RAM, so that RAM the
+/// kernel does not expose in kcore (it lists whole pages only: the tail of a range that
+/// ends inside a page, like 0x9f000-0x9fbff below 640 KiB, is missing) is read as
+/// unreadable and recorded as such, never dropped from the map or zero-filled.
+fn kcore_source(
+    path: &Path,
+    file: File,
+    segs: &[elf::Segment],
+    ram: Vec<PhysRange>,
+) -> Result<FileSource, Error> {
+    let blocks = elf::kcore_blocks(&ram, segs);
     if blocks.is_empty() {
         return Err(Error::Unavailable(
             "/proc/kcore maps none of the System RAM ranges of /proc/iomem".into(),
         ));
     }
-    let ranges: Vec<PhysRange> = crate::merge_ranges(blocks.iter().map(|b| b.phys).collect());
-    Ok(Box::new(FileSource {
+    let ranges = crate::merge_ranges(ram);
+    let missing = subtract(&ranges, &blocks);
+    if !missing.is_empty() {
+        let bytes: u64 = missing.iter().map(PhysRange::len).sum();
+        let list: Vec<String> = missing
+            .iter()
+            .take(8)
+            .map(|r| format!("{:#x}-{:#x}", r.start, r.end))
+            .collect();
+        tracing::info!(
+            "/proc/kcore does not expose {bytes} bytes of System RAM ({}{}): recorded as unreadable",
+            list.join(", "),
+            if missing.len() > 8 { ", ..." } else { "" }
+        );
+    }
+    Ok(FileSource {
         name: "kcore",
         desc: format!("/proc/kcore ({} direct-map blocks)", blocks.len()),
-        file,
+        file: Handle::per_reader(path, file),
         ranges,
         blocks,
-    }))
+    })
+}
+
+/// The parts of `ranges` (sorted, merged) that no block covers.
+fn subtract(ranges: &[PhysRange], blocks: &[Block]) -> Vec<PhysRange> {
+    let mut out = Vec::new();
+    for r in ranges {
+        let mut at = r.start;
+        for b in blocks
+            .iter()
+            .filter(|b| b.phys.end > r.start && b.phys.start < r.end)
+        {
+            if b.phys.start > at {
+                out.push(PhysRange {
+                    start: at,
+                    end: b.phys.start,
+                });
+            }
+            at = at.max(b.phys.end);
+        }
+        if at < r.end {
+            out.push(PhysRange {
+                start: at,
+                end: r.end,
+            });
+        }
+    }
+    out
 }
 
 fn open_device(
@@ -304,7 +418,13 @@ fn open_device(
     let src = FileSource {
         name,
         desc: format!("{} ({} System RAM ranges)", path.display(), ranges.len()),
-        file,
+        // Our pmem module and /dev/mem copy through per-call buffers; Red Hat's crash
+        // driver is not available to test here, so it gets kcore's precaution.
+        file: if name == "crash" {
+            Handle::per_reader(path, file)
+        } else {
+            Handle::Shared(file)
+        },
         ranges,
         blocks,
     };
@@ -323,6 +443,9 @@ fn open_device(
     }
     Ok(Box::new(src))
 }
+
+/// A deferred attempt to open one source (for `--source auto`).
+type Opener<'a> = Box<dyn Fn() -> Result<Box<dyn Source>, Error> + 'a>;
 
 /// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore and /dev/mem
 /// in that order and logs why each one before the chosen one was not used.
@@ -345,7 +468,7 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
         SourceSpec::Auto => {
             let mut reasons = Vec::new();
-            let tries: [(&str, Box<dyn Fn() -> Result<Box<dyn Source>, Error>>); 4] = [
+            let tries: [(&str, Opener<'_>); 4] = [
                 (
                     "/dev/pmem",
                     Box::new(|| open_device("pmem", Path::new("/dev/pmem"), opts, pmem_fix)),
@@ -435,6 +558,123 @@ mod tests {
         for dev in ["/dev/pmem", "/dev/crash", "/proc/kcore", "/dev/mem"] {
             assert!(e.contains(dev), "{dev} missing from: {e}");
         }
+    }
+
+    /// A little-endian ELF64 core with the given PT_LOAD (vaddr, paddr, data) segments.
+    fn elf_core(segs: &[(u64, u64, Vec<u8>)]) -> Vec<u8> {
+        let phoff = 64u64;
+        let mut data_off = phoff + 56 * segs.len() as u64;
+        let mut out = vec![0u8; 64];
+        out[..4].copy_from_slice(b"\x7fELF");
+        out[4] = 2; // ELFCLASS64
+        out[5] = 1; // little-endian
+        out[6] = 1;
+        out[16..18].copy_from_slice(&4u16.to_le_bytes()); // ET_CORE
+        out[18..20].copy_from_slice(&62u16.to_le_bytes()); // x86-64
+        out[32..40].copy_from_slice(&phoff.to_le_bytes());
+        out[52..54].copy_from_slice(&64u16.to_le_bytes());
+        out[54..56].copy_from_slice(&56u16.to_le_bytes());
+        out[56..58].copy_from_slice(&(segs.len() as u16).to_le_bytes());
+        for (vaddr, paddr, d) in segs {
+            let mut ph = Vec::new();
+            ph.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+            ph.extend_from_slice(&7u32.to_le_bytes());
+            ph.extend_from_slice(&data_off.to_le_bytes());
+            ph.extend_from_slice(&vaddr.to_le_bytes());
+            ph.extend_from_slice(&paddr.to_le_bytes());
+            ph.extend_from_slice(&(d.len() as u64).to_le_bytes());
+            ph.extend_from_slice(&(d.len() as u64).to_le_bytes());
+            ph.extend_from_slice(&4096u64.to_le_bytes());
+            out.extend_from_slice(&ph);
+            data_off += d.len() as u64;
+        }
+        for (_, _, d) in segs {
+            out.extend_from_slice(d);
+        }
+        out
+    }
+
+    /// What a real 6.1 kernel's /proc/kcore looks like for a 512 MiB qemu guest (scaled
+    /// down): System RAM 0x1000-0x9fbff and 0x100000-..., kcore's direct-map segments
+    /// cover whole pages only (the first ends at 0x9f000), plus the kernel text segment.
+    #[test]
+    fn kcore_ram_not_in_kcore_is_unreadable_not_dropped() {
+        let po = 0xffff_8880_0000_0000u64;
+        let low: Vec<u8> = (0..0x9e000u32).map(|i| (i % 251) as u8).collect();
+        let high = vec![0x5au8; 0x20000];
+        let text = vec![0xccu8; 0x1000];
+        let core = elf_core(&[
+            (0xffff_ffff_8100_0000, 0x100000, text),
+            (po + 0x1000, 0x1000, low.clone()),
+            (po + 0x100000, 0x100000, high),
+        ]);
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(&core).unwrap();
+        let head = read_head(f.as_file(), f.path()).unwrap();
+        let segs = elf::parse_load_segments(&head).unwrap();
+        let ram = vec![
+            PhysRange {
+                start: 0x1000,
+                end: 0x9fc00,
+            },
+            PhysRange {
+                start: 0x100000,
+                end: 0x120000,
+            },
+        ];
+        let s = kcore_source(f.path(), File::open(f.path()).unwrap(), &segs, ram.clone()).unwrap();
+        // The map covers all of System RAM ...
+        assert_eq!(s.ranges(), &ram[..]);
+        // ... what kcore has reads through the direct-map segments (not the text one) ...
+        let mut b = vec![0u8; 0x1000];
+        s.read_at(0x9e000, &mut b).unwrap();
+        assert_eq!(b[..], low[0x9d000..0x9e000]);
+        s.read_at(0x100000, &mut b).unwrap();
+        assert_eq!(b, vec![0x5a; 0x1000]);
+        // ... the tail kcore lacks is unreadable (so the pipeline records it) ...
+        let mut tail = vec![0u8; 0xc00];
+        match s.read_at(0x9f000, &mut tail) {
+            Err(ReadError::Unreadable { phys, len, .. }) => {
+                assert_eq!((phys, len), (0x9f000, 0xc00))
+            }
+            other => panic!("expected Unreadable, got {other:?}"),
+        }
+        // ... a read across the boundary fails as a whole (the pipeline retries by page) ...
+        let mut across = vec![0u8; 0x2000];
+        assert!(matches!(
+            s.read_at(0x9e000, &mut across),
+            Err(ReadError::Unreadable { phys: 0x9f000, .. })
+        ));
+        // ... and outside System RAM is out of range.
+        assert!(matches!(
+            s.read_at(0xa0000, &mut b),
+            Err(ReadError::OutOfRange { .. })
+        ));
+        // Concurrent readers each get their own descriptor (kcore's bounce buffer is per
+        // open file), and descriptors are reused, not opened per read.
+        std::thread::scope(|sc| {
+            for t in 0..4u64 {
+                let s = &s;
+                let low = &low;
+                sc.spawn(move || {
+                    let mut b = vec![0u8; 0x1000];
+                    for i in 0..200u64 {
+                        let page = 0x1000 + ((i * 7 + t * 13) % 0x9e) * 0x1000;
+                        s.read_at(page, &mut b).unwrap();
+                        let o = (page - 0x1000) as usize;
+                        assert_eq!(b[..], low[o..o + 0x1000]);
+                    }
+                });
+            }
+        });
+        assert!((1..=4).contains(&s.file.descriptors()));
+        assert_eq!(
+            subtract(s.ranges(), &s.blocks),
+            vec![PhysRange {
+                start: 0x9f000,
+                end: 0x9fc00
+            }]
+        );
     }
 
     #[test]

@@ -91,8 +91,24 @@ ke=$((0x${kc#*-} + 1))
 ram_end=$(grep '^[0-9a-f]*-[0-9a-f]* : System RAM$' /proc/iomem | tail -1 | cut -d' ' -f1)
 ram_end=$((0x${ram_end#*-} + 1))
 markers=$(sed -n 's/^page [0-9]* //p' $R/marker.txt | head -4 | tr '\n' ' ')
+# The RAM part of pages that are only partly RAM (a System RAM range starting or ending
+# inside a page): /dev/pmem must read these bytes, /proc/kcore cannot.
+partial=
+for l in $(grep '^[0-9a-f]*-[0-9a-f]* : System RAM$' /proc/iomem | cut -d' ' -f1); do
+	s=$((0x${l%-*}))
+	e=$((0x${l#*-} + 1))
+	[ $((s / 4096)) -eq $(((e - 1) / 4096)) ] && continue
+	[ $((s % 4096)) -ne 0 ] && partial="$partial$(printf '0x%x:0x%x' $s $((4096 - s % 4096))),"
+	[ $((e % 4096)) -ne 0 ] && partial="$partial$(printf '0x%x:0x%x' $((e / 4096 * 4096)) $((e % 4096))),"
+done
+# The kernel's own view of KASLR: the virtual address of _text (kallsyms) and where the
+# VMCOREINFO note is (its physical address and size, hex).
+grep -m1 -E ' [tT] _text$' /proc/kallsyms >$R/kallsyms_text
+# (the file says "%pa %x": "0x00000000011e2000 1024")
+read -r vci_addr vci_size </sys/kernel/vmcoreinfo
+vci_addr=${vci_addr#0x}
 # The host pauses the guest and saves these ranges with QMP pmemsave (ground truth).
-say "READY-FOR-PMEMSAVE $(printf '0x%x 0x%x' $ks $ke) $markers"
+say "READY-FOR-PMEMSAVE kcode=$(printf '0x%x,0x%x' $ks $ke) vmcoreinfo=0x$vci_addr:0x$vci_size markers=$(echo $markers | tr ' ' ',') partial=$partial"
 
 step insmod insmod /pmem.ko
 ls -l /dev/pmem >$R/devpmem.ls 2>&1
@@ -104,6 +120,14 @@ for a in $markers; do
 	step dd_marker$k dd if=/dev/pmem of=$R/dd-marker$k bs=4096 skip=$((a / 4096)) count=1
 	k=$((k + 1))
 done
+# 16 single-byte reads across the end of a System RAM range inside a page: 8 RAM bytes,
+# then 8 bytes of non-RAM (zeros).
+edge=$(echo "$partial" | tr ',' '\n' | grep -m1 '^0x[0-9a-f]*000:')
+if [ -n "$edge" ]; then
+	ee=$((${edge%:*} + ${edge#*:}))
+	echo "$(printf '0x%x' $((ee - 8)))" >$R/ram-edge
+	step dd_ram_edge dd if=/dev/pmem of=$R/dd-ram-edge bs=1 skip=$((ee - 8)) count=16
+fi
 step dd_past_end dd if=/dev/pmem of=$R/dd-past-end bs=4096 skip=$((ram_end / 4096)) count=1
 step dd_full dd if=/dev/pmem of=$R/pmem.dd bs=1M
 
@@ -122,4 +146,5 @@ step crash pmem-aff4 --source crash -o $R/crash.aff4 --json
 step rmmod_crash rmmod crashdev
 
 dmesg >$R/dmesg
+cat /proc/sys/kernel/tainted >$R/tainted
 off ok

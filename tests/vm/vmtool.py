@@ -93,7 +93,7 @@ def cmd_cmp(a, off_a, b, off_b, length):
     off_a, off_b = int(off_a, 0), int(off_b, 0)
     if length == "all":
         length = os.path.getsize(b) - off_b
-    length = int(length)
+    length = int(length, 0)
     want = read_at(b, off_b, length)
     if len(want) != length:
         die(f"{b}: only {len(want)} of {length} bytes at {off_b:#x}")
@@ -146,6 +146,13 @@ def marker_pages(listing):
     if not pages:
         die(f"{listing}: no 'page K 0xADDR' lines (marker did not run?)")
     return pages
+
+
+def cmd_low_pattern(nonce, length, out):
+    """The bytes the host loads below 640 KiB (qemu -device loader) before the guest boots."""
+    line = f"PMEM-AFF4 LOW RAM {nonce} ".encode()
+    n = int(length, 0)
+    open(out, "wb").write((line * (n // len(line) + 1))[:n])
 
 
 def cmd_marker_file(nonce, k, out):
@@ -323,6 +330,82 @@ def cmd_pyaff4_cmp(container_path, start, ref):
     print(f"pyaff4: {len(want)} bytes at {start:#x} identical")
 
 
+def cmd_map_kind(list_json, addr, length):
+    """The kinds (data, zero, unreadable, ...) the image's map gives [addr, addr+length)."""
+    addr, length = int(addr, 0), int(length, 0)
+    doc = json.load(open(list_json))
+    kinds = sorted({r["kind"] for r in doc["images"][0]["ranges"]
+                    if r["start"] < addr + length and addr < r["start"] + r["length"]})
+    if not kinds:
+        die(f"{list_json}: nothing in the map covers {addr:#x}+{length:#x}")
+    print(" ".join(kinds))
+
+
+def note_text(buf):
+    """The text of the ELF note named VMCOREINFO at the start of buf."""
+    import struct
+    namesz, descsz, _ = struct.unpack_from("<III", buf, 0)
+    name = buf[12:12 + namesz].rstrip(b"\0")
+    if name != b"VMCOREINFO":
+        die(f"no VMCOREINFO note in the pmemsave (name {name[:32]!r})")
+    at = 12 + (namesz + 3) // 4 * 4
+    return buf[at:at + descsz].decode().rstrip("\0")
+
+
+def literal(o):
+    """The lexical form of a -V --json object ("v"^^<type> or "v")."""
+    if not o.startswith('"'):
+        return o
+    return o[1:o.rindex('"')]
+
+
+def cmd_vmcoreinfo_check(view_json, container, note_file, kallsyms_text, kstart, physical_start):
+    """The container's VMCOREINFO facts are the guest's: the note text equals the note QEMU
+    saved from guest memory; pmem:kernelOffset equals its KERNELOFFSET and the offset of
+    _text in /proc/kallsyms; pmem:physBase matches Kernel code's physical start;
+    information.yaml carries the same values."""
+    import zipfile
+    note = note_text(open(note_file, "rb").read())
+    fields = dict(l.split("=", 1) for l in note.splitlines() if "=" in l)
+    if "KERNELOFFSET" not in fields:
+        die(f"the guest's note has no KERNELOFFSET: {note[:200]!r}")
+    note_off = int(fields["KERNELOFFSET"], 16)
+    text_va = int(open(kallsyms_text).read().split()[0], 16)
+    start_kernel_map = 0xffffffff80000000
+    kallsyms_off = text_va - start_kernel_map - int(physical_start, 0)
+    phys_base = (int(kstart, 0) - (text_va - start_kernel_map)) % (1 << 64)
+    meta = {}
+    for t in json.load(open(view_json))["triples"]:
+        if t["p"].startswith("https://pmem-aff4.github.io/schema#"):
+            meta[t["p"].split("#", 1)[1]] = literal(t["o"])
+    errs = []
+    if meta.get("vmcoreinfo") is None:
+        errs.append("no pmem:vmcoreinfo in the metadata")
+    elif meta["vmcoreinfo"].rstrip("\n") != note.rstrip("\n"):
+        errs.append("pmem:vmcoreinfo differs from the note QEMU saved")
+    got_off = int(meta["kernelOffset"]) if "kernelOffset" in meta else None
+    if got_off != note_off:
+        errs.append(f"pmem:kernelOffset {got_off} != the note's KERNELOFFSET {note_off:#x}")
+    if got_off != kallsyms_off:
+        errs.append(f"pmem:kernelOffset {got_off} != _text {text_va:#x} - {start_kernel_map:#x} - {physical_start} = {kallsyms_off:#x}")
+    got_pb = int(meta["physBase"]) % (1 << 64) if "physBase" in meta else None
+    if got_pb != phys_base:
+        errs.append(f"pmem:physBase {got_pb} != Kernel code {kstart} - (_text - {start_kernel_map:#x}) = {phys_base:#x}")
+    with zipfile.ZipFile(container) as z:
+        names = [n for n in z.namelist() if n.endswith("information.yaml")]
+        if not names:
+            errs.append("no information.yaml in the container")
+        else:
+            y = z.read(names[0]).decode()
+            if f"kaslr_slide: {note_off:#x}\n" not in y:
+                errs.append(f"information.yaml has no 'kaslr_slide: {note_off:#x}': {y[:300]!r}")
+            if f"  KERNELOFFSET={fields['KERNELOFFSET']}\n" not in y:
+                errs.append("information.yaml's Vmcoreinfo block lacks the note's KERNELOFFSET line")
+    if errs:
+        die("; ".join(errs))
+    print(f"KERNELOFFSET {note_off:#x} (note, metadata, kallsyms agree); phys_base {phys_base:#x}")
+
+
 COMMANDS = {
     "iomem-ram": cmd_iomem_ram,
     "iomem-find": cmd_iomem_find,
@@ -331,6 +414,7 @@ COMMANDS = {
     "size": cmd_size,
     "zeros-outside": cmd_zeros_outside,
     "marker-file": cmd_marker_file,
+    "low-pattern": cmd_low_pattern,
     "marker-check": cmd_marker_check,
     "zeros": cmd_zeros,
     "nonzero": cmd_nonzero,
@@ -339,6 +423,8 @@ COMMANDS = {
     "quit-when-shut-down": cmd_qmp_quit_when_shut_down,
     "wait-line": cmd_wait_line,
     "pyaff4-cmp": cmd_pyaff4_cmp,
+    "map-kind": cmd_map_kind,
+    "vmcoreinfo-check": cmd_vmcoreinfo_check,
 }
 
 if __name__ == "__main__":

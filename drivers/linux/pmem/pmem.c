@@ -2,22 +2,24 @@
 /*
  * pmem: read-only access to physical RAM through a character device.
  *
- * read() at file offset N returns the byte at physical address N. Only pages
- * that are RAM are ever touched: a page is read only if
+ * read() at file offset N returns the byte at physical address N. Only bytes
+ * that are RAM are ever touched: a byte is read only if
  *
- *   - pfn_valid(pfn) (the kernel has a struct page for it),
- *   - page_is_ram(pfn) (the whole page lies in a "System RAM" resource), and
- *   - region_intersects(page, PAGE_SIZE, IORESOURCE_SYSTEM_RAM, ...) is
- *     REGION_INTERSECTS (every top-level /proc/iomem resource the page
+ *   - pfn_valid(pfn) (the kernel has a struct page for its page),
+ *   - it lies in a "System RAM" resource (the kernel's own resource walk,
+ *     walk_iomem_res_desc(), byte-exact), and
+ *   - region_intersects(piece, IORESOURCE_SYSTEM_RAM, ...) is
+ *     REGION_INTERSECTS (every top-level /proc/iomem resource the piece
  *     overlaps is "System RAM", so RAM nested under a device region, such as
  *     hot-plugged persistent memory, is left alone).
  *
- * Everything else (holes, MMIO, ACPI tables, partly-RAM pages, anything above
- * the highest RAM address up to the end of the device) reads as zeros and is
- * never mapped: reading device memory can hang or crash a machine. Imagers
- * read only the "System RAM" ranges of /proc/iomem anyway.
+ * Everything else (holes, MMIO, ACPI tables, the non-RAM part of a page that
+ * is only partly RAM, anything above the highest RAM address up to the end of
+ * the device) reads as zeros and is never touched: reading device memory can
+ * hang or crash a machine. Imagers read only the "System RAM" ranges of
+ * /proc/iomem anyway.
  *
- * Mapping: the page is mapped with kmap_local_page() (page_address() on
+ * Mapping: a page with RAM in it is mapped with kmap_local_page() (page_address() on
  * 64-bit kernels, a short-lived per-CPU mapping for highmem on 32-bit ones)
  * and copied with copy_from_kernel_nofault() into a bounce page, which is then
  * copied to user space with copy_to_user() after the mapping is dropped. The
@@ -77,39 +79,77 @@ static u64 pmem_ram_end(void)
 	return end;
 }
 
-static bool pmem_page_is_ram(u64 addr)
-{
-	unsigned long pfn = (unsigned long)(addr >> PAGE_SHIFT);
+struct pmem_span {
+	u64 start;
+	u64 end; /* inclusive, as in struct resource */
+	bool found;
+};
 
-	if ((addr >> PAGE_SHIFT) != pfn || !pfn_valid(pfn))
-		return false;
-	if (!page_is_ram(pfn))
-		return false;
-	return region_intersects(addr & PAGE_MASK, PAGE_SIZE, IORESOURCE_SYSTEM_RAM,
-				 IORES_DESC_NONE) == REGION_INTERSECTS;
+static int pmem_span_cb(struct resource *res, void *arg)
+{
+	struct pmem_span *span = arg;
+
+	span->start = res->start;
+	span->end = res->end;
+	span->found = true;
+	return 1; /* the first one is enough */
 }
 
 /*
- * Fills bounce[0..len) with the bytes at physical address addr (which does not
- * cross a page boundary): RAM is copied, anything else is zeros.
+ * Fills bounce[0..len) with the bytes at physical address addr (the range does
+ * not cross a page boundary): bytes of "System RAM" are copied, anything else
+ * is zeros. The "System RAM" resources the range overlaps are found with the
+ * kernel's resource walk (clipped to the range), and each piece is read only
+ * if region_intersects() says it lies entirely in top-level "System RAM". So a
+ * page that is only partly RAM (the page holding the end of the first RAM
+ * range below 640 KiB, say 0x9f000-0x9fbff) gives its RAM bytes and zeros for
+ * the rest, and the non-RAM part is never touched.
  */
 static int pmem_fill(void *bounce, u64 addr, size_t len)
 {
+	unsigned long pfn = (unsigned long)(addr >> PAGE_SHIFT);
+	u64 pos = addr, end = addr + len;
 	struct page *page;
-	void *vaddr;
-	long rc;
+	void *vaddr = NULL;
+	int err = 0;
 
-	if (!pmem_page_is_ram(addr)) {
-		memset(bounce, 0, len);
+	memset(bounce, 0, len);
+	if ((addr >> PAGE_SHIFT) != pfn || !pfn_valid(pfn))
 		return 0;
+	page = pfn_to_page(pfn);
+	while (pos < end) {
+		struct pmem_span span = { 0 };
+		u64 piece_end;
+
+		/* The walk refuses start >= end: search at least two bytes (the
+		 * result is clipped to the search, and to the request below). */
+		walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY,
+				    pos, max_t(u64, end - 1, pos + 1), &span, pmem_span_cb);
+		if (!span.found || span.start >= end || span.end < pos)
+			break;
+		piece_end = min_t(u64, span.end + 1, end);
+		if (span.start < pos)
+			span.start = pos;
+		if (region_intersects(span.start, (size_t)(piece_end - span.start),
+				      IORESOURCE_SYSTEM_RAM, IORES_DESC_NONE) == REGION_INTERSECTS) {
+			if (PageHWPoison(page)) {
+				err = -EIO;
+				break;
+			}
+			if (!vaddr)
+				vaddr = kmap_local_page(page);
+			if (copy_from_kernel_nofault(bounce + (span.start - addr),
+						     vaddr + offset_in_page(span.start),
+						     (size_t)(piece_end - span.start))) {
+				err = -EIO;
+				break;
+			}
+		}
+		pos = piece_end;
 	}
-	page = pfn_to_page((unsigned long)(addr >> PAGE_SHIFT));
-	if (PageHWPoison(page))
-		return -EIO;
-	vaddr = kmap_local_page(page);
-	rc = copy_from_kernel_nofault(bounce, vaddr + offset_in_page(addr), len);
-	kunmap_local(vaddr);
-	return rc ? -EIO : 0;
+	if (vaddr)
+		kunmap_local(vaddr);
+	return err;
 }
 
 static int pmem_open(struct inode *inode, struct file *file)
