@@ -135,7 +135,9 @@ step dd_full dd if=/dev/pmem of=$R/pmem.dd bs=1M
 step kcore pmem-aff4 --source kcore -o $R/kcore.aff4 --json
 step pmem pmem-aff4 --source pmem -o $R/pmem.aff4 --json
 step devmem pmem-aff4 --source devmem -o $R/devmem.aff4
-step auto pmem-aff4 -o $R/auto.aff4 --json
+# auto must choose /dev/pmem; interrupted with SIGINT (Ctrl-C) after 4 s, it must close
+# a valid container marked incomplete (exit 130), or have finished (exit 0).
+step auto timeout -s INT 4 pmem-aff4 -o $R/auto.aff4 --json
 step rmmod rmmod pmem
 ls /dev/pmem >$R/devpmem-after-rmmod.ls 2>&1
 
