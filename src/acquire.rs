@@ -17,7 +17,7 @@ use std::str::FromStr;
 use std::time::{Instant, SystemTime};
 
 /// Our RDF namespace for acquisition metadata (declared in schemas/aff4.ttl).
-pub const PMEM: &str = "https://pmem-aff4.github.io/schema#";
+pub const PMEM: &str = aff4::lexicon::PMEM;
 
 const TOOL: &str = concat!("pmem-aff4 ", env!("CARGO_PKG_VERSION"));
 
@@ -71,6 +71,8 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         .memory_image(opts)
         .context("cannot start the memory image")?;
     let image_urn = mem.image_urn().to_string();
+    // Rekall/WinPmem look for information.yaml beside the map: `<map>/information.yaml`.
+    let yaml_member = mem.map_member("information.yaml");
     let cfg = pipeline::Config {
         chunk_size: chunk_size as usize,
         batch_chunks: 32,
@@ -140,7 +142,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         }
     }
     vw.add_member(
-        "PhysicalMemory/information.yaml",
+        &yaml_member,
         information_yaml(&ranges, facts.as_ref()).as_bytes(),
     )
     .with_context(|| write_context(out))?;

@@ -11,7 +11,14 @@ use std::path::PathBuf;
 /// Export:   pmem-aff4 --export image.raw host.aff4   [--format raw|lime|elf]
 /// Inspect:  pmem-aff4 -l host.aff4 | -V host.aff4 | --verify host.aff4   [--json]
 #[derive(Debug, Parser)]
-#[command(name = "pmem-aff4", version, about, long_about = None, verbatim_doc_comment)]
+#[command(
+    name = "pmem-aff4",
+    version,
+    about,
+    long_about = None,
+    verbatim_doc_comment,
+    disable_version_flag = true
+)]
 pub struct Args {
     /// Write an AFF4 container here (acquisition mode).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -69,6 +76,10 @@ pub struct Args {
     /// Print the container's metadata as Turtle.
     #[arg(short = 'V', long)]
     pub view: bool,
+
+    /// Print the version and exit (`-V` is --view, as in aff4imager).
+    #[arg(long, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
 
     /// List images, streams and logical files with sizes, codecs and hashes.
     #[arg(short = 'l', long)]
@@ -140,5 +151,26 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             }
             anyhow::bail!("nothing to do: use -o FILE to acquire memory, or --help")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+    use clap::{CommandFactory, Parser};
+
+    /// clap's own consistency checks (duplicate short flags such as `-V`, bad
+    /// defaults); release builds skip them at run time, so they run here.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn dash_v_is_view_and_version_is_long_only() {
+        let a = Args::try_parse_from(["pmem-aff4", "-V", "x.aff4"]).unwrap();
+        assert!(a.view);
+        let e = Args::try_parse_from(["pmem-aff4", "--version"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
     }
 }

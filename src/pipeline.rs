@@ -304,11 +304,8 @@ fn next_boundary(bad: &[(usize, usize)], p: usize, limit: usize, readable: bool)
     } else {
         let mut end = p;
         // Extend over touching bad runs.
-        loop {
-            match bad.iter().find(|&&(s, l)| end >= s && end < s + l) {
-                Some(&(s, l)) => end = s + l,
-                None => break,
-            }
+        while let Some(&(s, l)) = bad.iter().find(|&&(s, l)| end >= s && end < s + l) {
+            end = s + l;
         }
         end.min(limit)
     }

@@ -253,6 +253,9 @@ fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
     }))
 }
 
+/// Opens one candidate of `--source auto`.
+type Opener<'a> = dyn Fn() -> Result<Box<dyn Source>, Error> + 'a;
+
 fn open_kcore(opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
     let path = Path::new("/proc/kcore");
     if !path.exists() {
@@ -345,7 +348,7 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
         SourceSpec::Auto => {
             let mut reasons = Vec::new();
-            let tries: [(&str, Box<dyn Fn() -> Result<Box<dyn Source>, Error>>); 4] = [
+            let tries: [(&str, Box<Opener<'_>>); 4] = [
                 (
                     "/dev/pmem",
                     Box::new(|| open_device("pmem", Path::new("/dev/pmem"), opts, pmem_fix)),
