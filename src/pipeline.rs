@@ -275,11 +275,17 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
                 if b.stored.len() <= n_stored {
                     b.stored.push(Vec::new());
                 }
-                b.padded.clear();
-                b.padded.extend_from_slice(&b.raw[roff..roff + rlen]);
-                b.padded.resize(cs, 0);
-                cfg.compression
-                    .encode_chunk(&b.padded, &mut b.stored[n_stored]);
+                let chunk = &b.raw[roff..roff + rlen];
+                if rlen == cs {
+                    cfg.compression.encode_chunk(chunk, &mut b.stored[n_stored]);
+                } else {
+                    // A short chunk is stored zero-padded to the chunk size.
+                    b.padded.clear();
+                    b.padded.extend_from_slice(chunk);
+                    b.padded.resize(cs, 0);
+                    cfg.compression
+                        .encode_chunk(&b.padded, &mut b.stored[n_stored]);
+                }
                 n_stored += 1;
                 b.kinds.push(Kind::Data {
                     phys: rphys,
