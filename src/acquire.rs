@@ -88,7 +88,17 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         &mut adapter,
         &|n| bar.inc(n),
     )
-    .with_context(|| write_context(out))?;
+    .map_err(|e| {
+        // A damaged dump is the source's fault, not the output's: say so plainly.
+        if e.is::<drivers::ReadError>() {
+            e.context(format!(
+                "importing into {} stopped (nothing is kept)",
+                out.display()
+            ))
+        } else {
+            e.context(write_context(out))
+        }
+    })?;
     // Ranges never read (interrupted) are marked, not left as holes.
     for r in &outcome.not_read {
         mem.add_symbolic(r.start, r.end - r.start, Symbolic::UnknownData)

@@ -360,3 +360,154 @@ fn corrupt_container_fails_verification_not_silently() {
     let o = run(&["--verify", c.to_str().unwrap()]);
     assert_ne!(o.status.code(), Some(0));
 }
+
+/// The ranges of a LiME (version 1) file: (first address, bytes).
+fn lime_ranges(bytes: &[u8]) -> Vec<(u64, &[u8])> {
+    let mut v = Vec::new();
+    let mut off = 0usize;
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+    while off < bytes.len() {
+        assert_eq!(&bytes[off..off + 4], b"EMiL");
+        let (start, last) = (u64_at(off + 8), u64_at(off + 16));
+        let len = (last - start + 1) as usize;
+        v.push((start, &bytes[off + 32..off + 32 + len]));
+        off += 32 + len;
+    }
+    v
+}
+
+/// Writes AVML's compressed LiME (magic "AVML", version 2): each range cut into pieces
+/// of at most `piece` bytes, each piece a header, a snappy framed stream and the
+/// stream's length (u64 LE). Returns the file and the file offset of each stream.
+fn avml_encode(ranges: &[(u64, &[u8])], piece: usize) -> (Vec<u8>, Vec<usize>) {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut streams = Vec::new();
+    for &(start, data) in ranges {
+        for (i, part) in data.chunks(piece).enumerate() {
+            let first = start + (i * piece) as u64;
+            out.extend_from_slice(b"AVML");
+            out.extend_from_slice(&2u32.to_le_bytes());
+            out.extend_from_slice(&first.to_le_bytes());
+            out.extend_from_slice(&(first + part.len() as u64 - 1).to_le_bytes());
+            out.extend_from_slice(&0u64.to_le_bytes());
+            let mut enc = snap::write::FrameEncoder::new(Vec::new());
+            enc.write_all(part).unwrap();
+            let stream = enc.into_inner().unwrap();
+            streams.push(out.len());
+            out.extend_from_slice(&stream);
+            out.extend_from_slice(&(stream.len() as u64).to_le_bytes());
+        }
+    }
+    (out, streams)
+}
+
+#[test]
+fn avml_compressed_lime_imports_like_the_uncompressed_one() {
+    let d = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read(sample()).unwrap();
+    // 256 KiB pieces: AVML's 16 MiB cut, scaled down so the sample's ranges are split.
+    let (avml, streams) = avml_encode(&lime_ranges(&v1), 0x40000);
+    assert!(streams.len() > 4);
+    let src = d.path().join("sample.avml");
+    std::fs::write(&src, &avml).unwrap();
+    assert!(avml.len() < v1.len(), "the AVML file is compressed");
+
+    let c1 = d.path().join("v1.aff4");
+    let rep1 = acquire(&format!("lime:{}", sample().display()), &c1, &[]);
+    let c2 = d.path().join("v2.aff4");
+    let rep2 = acquire(
+        &format!("lime:{}", src.display()),
+        &c2,
+        &["-t", "2", "--chunk-size", "4096"],
+    );
+    assert_eq!(rep2["complete"], true);
+    assert_eq!(rep2["ranges"], rep1["ranges"], "touching pieces are merged");
+    assert_eq!(rep2["hashes"], rep1["hashes"]);
+    assert!(rep2["source_description"]
+        .as_str()
+        .unwrap()
+        .contains("AVML"));
+    let lime = d.path().join("x.lime");
+    let o = run(&[
+        "-q",
+        "--export",
+        lime.to_str().unwrap(),
+        "--format",
+        "lime",
+        c2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert!(std::fs::read(&lime).unwrap() == v1, "LiME export differs");
+    let raw = d.path().join("x.raw");
+    assert!(run(&[
+        "-q",
+        "--export",
+        raw.to_str().unwrap(),
+        c2.to_str().unwrap()
+    ])
+    .status
+    .success());
+    assert_eq!(
+        sha256_file(&raw),
+        rep1["hashes"]["sha256"].as_str().unwrap()
+    );
+    assert!(run(&["-q", "--verify", c2.to_str().unwrap()])
+        .status
+        .success());
+}
+
+#[test]
+fn damaged_avml_files_fail_cleanly_naming_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read(sample()).unwrap();
+    let (avml, streams) = avml_encode(&lime_ranges(&v1), 0x40000);
+    // A chunk in the middle of the image: its first data chunk's compressed bytes.
+    let s = streams[streams.len() / 2];
+    assert_eq!(
+        avml[s + 10],
+        0,
+        "a compressed chunk follows the stream identifier"
+    );
+    let mut corrupt = avml.clone();
+    corrupt[s + 10 + 4 + 4 + 200] ^= 0x5a;
+    let mut bad_size = avml.clone();
+    let t = streams[1] - 32 - 8; // trailer of the first piece
+    bad_size[t] ^= 0x10;
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "truncated",
+            avml[..avml.len() * 3 / 5].to_vec(),
+            "truncated",
+        ),
+        ("bad-size", bad_size, "trailing compressed size"),
+        ("corrupt", corrupt, "damaged"),
+    ];
+    let out_dir = d.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    for (name, bytes, why) in cases {
+        let src = d.path().join(format!("{name}.avml"));
+        std::fs::write(&src, &bytes).unwrap();
+        let c = out_dir.join(format!("{name}.aff4"));
+        let o = run(&[
+            "--source",
+            &format!("lime:{}", src.display()),
+            "-o",
+            c.to_str().unwrap(),
+            "-t",
+            "2",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(lines.len(), 1, "{name}: {err}");
+        assert!(lines[0].contains(src.to_str().unwrap()), "{name}: {err}");
+        assert!(lines[0].contains(why), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert_eq!(
+            std::fs::read_dir(&out_dir).unwrap().count(),
+            0,
+            "{name}: nothing may be left in the output directory"
+        );
+    }
+}
