@@ -296,15 +296,17 @@ fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
         }
     }
     let source = drivers::open_source(&spec, &opts)?;
-    match &args.inject_read_errors {
-        Some(pages) => {
-            let bad = drivers::faults::parse_page_list(pages)?;
-            Ok(Box::new(drivers::faults::FaultInjectingSource::new(
-                source, bad,
-            )))
-        }
-        None => Ok(source),
+    if args.inject_read_errors.is_none() && args.inject_read_delay.is_none() {
+        return Ok(source);
     }
+    let bad = match &args.inject_read_errors {
+        Some(pages) => drivers::faults::parse_page_list(pages)?,
+        None => Default::default(),
+    };
+    let delay = std::time::Duration::from_millis(args.inject_read_delay.unwrap_or(0));
+    Ok(Box::new(
+        drivers::faults::FaultInjectingSource::new(source, bad).with_delay(delay),
+    ))
 }
 
 struct MemSink<'a, 'b, W: Write> {

@@ -105,6 +105,10 @@ pub struct Args {
     #[arg(long, hide = true, value_name = "PAGES")]
     pub inject_read_errors: Option<String>,
 
+    /// Testing only: make every source read sleep this many milliseconds first.
+    #[arg(long, hide = true, value_name = "MS")]
+    pub inject_read_delay: Option<u64>,
+
     /// Container(s) to read (export, list, view, verify); several files = a striped set.
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<PathBuf>,

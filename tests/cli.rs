@@ -511,3 +511,115 @@ fn damaged_avml_files_fail_cleanly_naming_the_file() {
         );
     }
 }
+
+/// Starts an import of the sample that takes seconds (every read sleeps), waits until
+/// the output is being written, sends `sig` and checks what an examiner relies on.
+fn interrupted_run_closes_an_incomplete_container(sig: libc::c_int, name: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    // 128 KiB reads × ~21, 150 ms each, one thread: at least 3 s.
+    let child = bin()
+        .args([
+            "--source",
+            &format!("lime:{}", sample().display()),
+            "-o",
+            c.to_str().unwrap(),
+            "--chunk-size",
+            "4096",
+            "-t",
+            "1",
+            "--inject-read-delay",
+            "150",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The temporary file appears once the signal handlers are in place.
+    let started = std::time::Instant::now();
+    let partial = format!(".s.aff4.partial-{}", child.id());
+    while !d.path().join(&partial).exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{name}: the acquisition never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{name}: {err}");
+    assert!(err.contains("INCOMPLETE"), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    // The container is at its final name, alone, and says it is incomplete.
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["s.aff4".to_string()], "{name}");
+    let list = run(&["-l", "--json", c.to_str().unwrap()]);
+    assert!(list.status.success(), "{name}: -l fails");
+    let l: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let img = &l["images"][0];
+    assert_eq!(img["complete"], false, "{name}");
+    let kinds: Vec<(u64, u64, String)> = img["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["start"].as_u64().unwrap(),
+                r["length"].as_u64().unwrap(),
+                r["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let sum = |k: &str| -> u64 { kinds.iter().filter(|r| r.2 == k).map(|r| r.1).sum::<u64>() };
+    let ram = 0x9e000 + 0x200000;
+    assert!(
+        sum("unknown") > 0,
+        "{name}: nothing marked unknown: {kinds:?}"
+    );
+    assert!(sum("data") + sum("zero") > 0, "{name}: nothing read");
+    assert_eq!(
+        sum("unknown") + sum("data") + sum("zero"),
+        ram,
+        "{name}: every RAM byte is read or marked unknown"
+    );
+    // The unread part is the tail, after what was read.
+    let first_unknown = kinds.iter().find(|r| r.2 == "unknown").unwrap().0;
+    assert!(kinds
+        .iter()
+        .filter(|r| r.2 == "data" || r.2 == "zero")
+        .all(|r| r.0 + r.1 <= first_unknown));
+    let view = run(&["-V", c.to_str().unwrap()]);
+    let ttl = String::from_utf8_lossy(&view.stdout);
+    assert!(
+        ttl.lines()
+            .any(|l| l.contains("acquisitionComplete") && l.contains("false")),
+        "{name}: {ttl}"
+    );
+    let v = run(&["--verify", "--json", c.to_str().unwrap()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{name}: hashes of the partial image"
+    );
+    let vj: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(vj["ok"], true);
+    assert_eq!(vj["incomplete_images"].as_array().unwrap().len(), 1);
+    let v = run(&["--verify", c.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&v.stdout).contains("INCOMPLETE"));
+}
+
+#[test]
+fn sigint_mid_run_closes_a_valid_incomplete_container() {
+    interrupted_run_closes_an_incomplete_container(libc::SIGINT, "SIGINT");
+}
+
+#[test]
+fn sigterm_mid_run_closes_a_valid_incomplete_container() {
+    interrupted_run_closes_an_incomplete_container(libc::SIGTERM, "SIGTERM");
+}

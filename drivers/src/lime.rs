@@ -263,9 +263,11 @@ fn index_frames(
             0x01 => clen.checked_sub(4).ok_or_else(|| {
                 format!("{what}: snappy chunk at offset {pos} is too short: the dump is damaged")
             })?,
-            0x02..=0x7f => return Err(format!(
+            0x02..=0x7f => {
+                return Err(format!(
                 "{what}: unknown snappy chunk type {ty:#04x} at offset {pos}: the dump is damaged"
-            )),
+            ))
+            }
             _ => 0, // padding and reserved skippable chunks
         };
         if data > MAX_CHUNK_DATA {
