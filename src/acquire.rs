@@ -2,7 +2,7 @@
 //! AFF4 container.
 
 use crate::cli::Args;
-use crate::output::PendingFile;
+use crate::output::{CappedWriter, PendingFile};
 use crate::pipeline::{self, Piece, Sink};
 use crate::{exit, progress, report, signals};
 use aff4::codec::Compression;
@@ -57,7 +57,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let started = Instant::now();
     let start_time = now_rfc3339();
     let (pending, file) = PendingFile::create(out, args.force)?;
-    let sink = BufWriter::with_capacity(4 << 20, file);
+    let sink = BufWriter::with_capacity(4 << 20, CappedWriter::new(file, args.inject_enospc_after));
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
     let opts = StreamOptions {
@@ -171,7 +171,8 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let file = sink
         .into_inner()
         .map_err(|e| e.into_error())
-        .with_context(|| write_context(out))?;
+        .with_context(|| write_context(out))?
+        .into_inner();
     file.sync_all().with_context(|| write_context(out))?;
     let stored = file.metadata().map(|m| m.len()).unwrap_or(0);
     drop(file);

@@ -34,10 +34,27 @@ fn main() -> ExitCode {
     match cli::run(&args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("pmem-aff4: error: {err:#}");
+            eprintln!("pmem-aff4: error: {}", one_line(&err));
             ExitCode::from(exit::ERROR)
         }
     }
+}
+
+/// The error and its causes joined by ": ", skipping a cause whose text the previous
+/// message already ends with (errors that both print and expose their source).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if out.ends_with(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
 }
 
 fn init_logging(args: &cli::Args) {
@@ -58,4 +75,17 @@ fn init_logging(args: &cli::Args) {
         .without_time()
         .with_target(false)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_drops_a_cause_already_printed() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let e = anyhow::Error::new(aff4::Error::io("writing member x", io)).context("writing y");
+        assert_eq!(
+            super::one_line(&e),
+            "writing y: writing member x: No space left on device (os error 28)"
+        );
+    }
 }

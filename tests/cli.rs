@@ -623,3 +623,139 @@ fn sigint_mid_run_closes_a_valid_incomplete_container() {
 fn sigterm_mid_run_closes_a_valid_incomplete_container() {
     interrupted_run_closes_an_incomplete_container(libc::SIGTERM, "SIGTERM");
 }
+
+/// A small filesystem mounted for a test; unmounted when dropped.
+struct SmallFs(PathBuf);
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+}
+
+/// Mounts a 1 MiB tmpfs (or, failing that, a 2 MiB loop-mounted ext4) under `dir`.
+fn small_filesystem(dir: &Path) -> Result<SmallFs, String> {
+    let mnt = dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let tmpfs = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    let why_tmpfs = match tmpfs {
+        Ok(o) if o.status.success() => return Ok(SmallFs(mnt)),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        Err(e) => e.to_string(),
+    };
+    let img = dir.join("fs.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    let mkfs = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-O", "^has_journal"])
+        .arg(&img)
+        .output();
+    let why_loop = match mkfs {
+        Ok(o) if o.status.success() => {
+            match Command::new("mount")
+                .args(["-o", "loop"])
+                .arg(&img)
+                .arg(&mnt)
+                .output()
+            {
+                Ok(o) if o.status.success() => return Ok(SmallFs(mnt)),
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                Err(e) => e.to_string(),
+            }
+        }
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        Err(e) => format!("mkfs.ext4: {e}"),
+    };
+    Err(format!(
+        "cannot mount a small filesystem (tmpfs: {why_tmpfs}; loop ext4: {why_loop})"
+    ))
+}
+
+/// Incompressible bytes (xorshift), so the container cannot be smaller than the source.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// Imports `src` into `dir/big.aff4`, which must fail for lack of space: one clear line
+/// naming the output, exit 1, and nothing left in `dir`.
+fn import_into_full_disk(src: &Path, dir: &Path, extra: &[&str], what: &str) {
+    let c = dir.join("big.aff4");
+    let mut args = vec![
+        "--source".to_string(),
+        format!("raw:{}", src.display()),
+        "-o".to_string(),
+        c.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = bin().args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(lines.len(), 1, "{what}: {err}");
+    let line = lines[0];
+    assert!(
+        line.starts_with(&format!("pmem-aff4: error: {}: ", c.display())),
+        "{what}: {line}"
+    );
+    assert!(line.contains("No space left on device"), "{what}: {line}");
+    assert!(line.contains("free space"), "{what}: no hint: {line}");
+    assert_eq!(
+        line.matches("No space left").count(),
+        1,
+        "{what}: said twice: {line}"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lost+found")
+        .collect();
+    assert!(left.is_empty(), "{what}: left behind: {left:?}");
+}
+
+#[test]
+fn a_full_disk_gives_one_clear_line_and_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("noise.raw");
+    std::fs::write(&src, noise(4 << 20)).unwrap();
+    // A real full filesystem: what CI (root) must run.
+    match small_filesystem(d.path()) {
+        Ok(fs) => import_into_full_disk(&src, &fs.0, &[], "small filesystem"),
+        Err(why) => {
+            assert!(!in_ci(), "CI must test a real full filesystem: {why}");
+            eprintln!("SKIP real full filesystem: {why}; only the injected ENOSPC runs");
+        }
+    }
+    // Injected ENOSPC at chosen points: in the image data, and while closing the volume
+    // (the last few KiB: metadata and ZIP directory).
+    let whole = d.path().join("whole.aff4");
+    let rep = acquire(&format!("raw:{}", src.display()), &whole, &[]);
+    let size = rep["stored_bytes"].as_u64().unwrap();
+    assert!(size > 4 << 20, "noise does not compress");
+    for (n, at) in [(100_000u64, "data"), (size - 3000, "closing")] {
+        let dir = d.path().join(format!("inject-{at}"));
+        std::fs::create_dir(&dir).unwrap();
+        let limit = n.to_string();
+        import_into_full_disk(&src, &dir, &["--inject-enospc-after", &limit], at);
+    }
+}
