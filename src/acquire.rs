@@ -251,11 +251,10 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
     }
     let sha = rep.hashes.get("sha256").map_or("-", |s| s.as_str());
     eprintln!(
-        "{}: {} acquired from {} in {} ranges, stored {} (ratio {:.2}), {} unreadable pages, {:.1} s, SHA-256 {}",
+        "{}: {} acquired from {}, stored {} (ratio {:.2}), {} unreadable pages, {:.1} s, SHA-256 {}",
         rep.output,
         report::human(rep.bytes_acquired),
-        rep.source,
-        rep.ranges.len(),
+        rep.source_description,
         report::human(rep.stored_bytes),
         rep.ratio,
         rep.unreadable_pages,

@@ -57,12 +57,18 @@ fn one_line(err: &anyhow::Error) -> String {
     out
 }
 
+/// Errors only with `-q`; on a terminal, info (which source, why not the others); when
+/// stderr is a file or pipe, warnings only, so that a script sees just the summary line
+/// (which names the source); `-v`/`-vv` for debug/trace.
 fn init_logging(args: &cli::Args) {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
     let level = if args.quiet {
         "error"
     } else {
         match args.verbose {
-            0 => "info",
+            0 if tty => "info",
+            0 => "warn",
             1 => "debug",
             _ => "trace",
         }
@@ -72,6 +78,7 @@ fn init_logging(args: &cli::Args) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(tty)
         .without_time()
         .with_target(false)
         .init();

@@ -759,3 +759,91 @@ fn a_full_disk_gives_one_clear_line_and_leaves_nothing() {
         import_into_full_disk(&src, &dir, &["--inject-enospc-after", &limit], at);
     }
 }
+
+#[test]
+fn without_a_terminal_only_the_summary_and_with_q_only_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let src = format!("lime:{}", sample().display());
+    let c = d.path().join("s.aff4");
+    // Slow enough that a progress bar, if any, would draw.
+    let o = run(&[
+        "--source",
+        &src,
+        "-o",
+        c.to_str().unwrap(),
+        "--inject-read-delay",
+        "20",
+        "-t",
+        "1",
+    ]);
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "only the summary: {err:?}");
+    assert!(lines[0].starts_with(&format!("{}: 2.6 MiB acquired from LiME dump", c.display())));
+    assert!(lines[0].contains("SHA-256 "), "{err}");
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
+    // -q: nothing at all on success, for every mode.
+    let c2 = d.path().join("q.aff4");
+    let raw = d.path().join("q.raw");
+    for args in [
+        vec!["-q", "--source", &src, "-o", c2.to_str().unwrap()],
+        vec!["-q", "--verify", c.to_str().unwrap()],
+        vec!["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()],
+    ] {
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}: {:?}", o.stdout);
+        assert!(o.stderr.is_empty(), "{args:?}: {:?}", o.stderr);
+    }
+    // -q with an error: that one line.
+    let o = run(&["-q", "--source", &src, "-o", c.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("pmem-aff4: error: "), "{err}");
+}
+
+#[test]
+fn a_terminal_gets_a_progress_bar_unless_quiet() {
+    // util-linux `script` gives the command a pseudo-terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            !in_ci(),
+            "`script` (util-linux) is needed for the terminal test"
+        );
+        eprintln!("SKIP: no `script` to provide a terminal");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let on_tty = |name: &str, extra: &str| {
+        let c = d.path().join(name);
+        let cmd = format!(
+            "'{}' --source 'lime:{}' -o '{}' --inject-read-delay 30 -t 1 {extra}",
+            env!("CARGO_BIN_EXE_pmem-aff4"),
+            sample().display(),
+            c.display()
+        );
+        let o = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(c.exists());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let shown = on_tty("a.aff4", "");
+    assert!(
+        shown.contains("lime ["),
+        "no bar naming the source: {shown:?}"
+    );
+    assert!(
+        shown.contains("MiB/s") && shown.contains("ETA"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("/2.62 MiB"), "done of total: {shown:?}");
+    assert!(shown.contains("SHA-256"), "summary: {shown:?}");
+    let quiet = on_tty("b.aff4", "-q");
+    assert!(quiet.trim().is_empty(), "-q on a terminal: {quiet:?}");
+}
