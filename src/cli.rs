@@ -105,6 +105,14 @@ pub struct Args {
     #[arg(long, hide = true, value_name = "PAGES")]
     pub inject_read_errors: Option<String>,
 
+    /// Testing only: make every source read sleep this many milliseconds first.
+    #[arg(long, hide = true, value_name = "MS")]
+    pub inject_read_delay: Option<u64>,
+
+    /// Testing only: the acquisition's output fails with ENOSPC after this many bytes.
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub inject_enospc_after: Option<u64>,
+
     /// Container(s) to read (export, list, view, verify); several files = a striped set.
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<PathBuf>,
@@ -127,10 +135,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             anyhow::bail!("no container given: name the .aff4 file(s) to read, e.g. `pmem-aff4 --verify host.aff4`");
         }
         if let Some(out) = &args.export {
-            return export::run_export(args, out);
+            return export::run_export(args, out)
+                .map_err(|e| crate::output::explain_full_disk(e, out));
         }
         if !args.extract.is_empty() {
-            return export::run_extract(args);
+            return export::run_extract(args)
+                .map_err(|e| crate::output::explain_full_disk(e, &args.dir));
         }
         if args.view {
             return inspect::run_view(args);
@@ -141,7 +151,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         return inspect::run_verify(args);
     }
     match &args.output {
-        Some(out) => acquire::run(args, out),
+        Some(out) => acquire::run(args, out).map_err(|e| crate::output::explain_full_disk(e, out)),
         None => {
             if !args.containers.is_empty() {
                 anyhow::bail!(

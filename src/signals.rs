@@ -12,11 +12,12 @@ extern "C" fn on_signal(_sig: libc::c_int) {
 pub fn install() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         // SAFETY: `on_signal` only stores to an atomic, which is async-signal-safe;
-        // SA_RESETHAND restores the default action so a second Ctrl-C terminates.
+        // SA_RESETHAND restores the default action so a second Ctrl-C terminates;
+        // SA_RESTART keeps blocking reads and writes from failing with EINTR.
         unsafe {
             let mut act: libc::sigaction = std::mem::zeroed();
             act.sa_sigaction = on_signal as *const () as usize;
-            act.sa_flags = libc::SA_RESETHAND;
+            act.sa_flags = libc::SA_RESETHAND | libc::SA_RESTART;
             libc::sigemptyset(&mut act.sa_mask);
             libc::sigaction(sig, &act, std::ptr::null_mut());
         }
