@@ -57,6 +57,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let started = Instant::now();
     let start_time = now_rfc3339();
     let (pending, file) = PendingFile::create(out, args.force)?;
+    signals::remove_on_abort(pending.tmp_path());
     let sink = BufWriter::with_capacity(4 << 20, CappedWriter::new(file, args.inject_enospc_after));
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
@@ -177,6 +178,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let stored = file.metadata().map(|m| m.len()).unwrap_or(0);
     drop(file);
     pending.commit()?;
+    signals::forget_partial();
 
     let hashes: std::collections::BTreeMap<String, String> = summary
         .hashes

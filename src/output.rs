@@ -35,6 +35,11 @@ impl PendingFile {
         ))
     }
 
+    /// The temporary path the output is written to.
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Moves the finished file to its final name.
     pub fn commit(mut self) -> anyhow::Result<()> {
         std::fs::rename(&self.tmp, &self.dest).with_context(|| {

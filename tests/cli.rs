@@ -847,3 +847,53 @@ fn a_terminal_gets_a_progress_bar_unless_quiet() {
     let quiet = on_tty("b.aff4", "-q");
     assert!(quiet.trim().is_empty(), "-q on a terminal: {quiet:?}");
 }
+
+/// A second Ctrl-C while the container is being closed stops at once and removes the
+/// unfinished output: nothing that could pass for a container is left.
+#[test]
+fn second_sigint_removes_the_unfinished_output() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    // Each read sleeps 1 s, so the first signal finds a read in progress and the
+    // second arrives before the container can be closed.
+    let child = bin()
+        .args([
+            "--source",
+            &format!("lime:{}", sample().display()),
+            "-o",
+            c.to_str().unwrap(),
+            "-t",
+            "1",
+            "--inject-read-delay",
+            "1000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let partial = d.path().join(format!(".s.aff4.partial-{}", child.id()));
+    while !partial.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the acquisition never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("unfinished output was removed"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        0,
+        "nothing may be left: {err}"
+    );
+}
