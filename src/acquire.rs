@@ -2,7 +2,7 @@
 //! AFF4 container.
 
 use crate::cli::Args;
-use crate::output::PendingFile;
+use crate::output::{CappedWriter, PendingFile};
 use crate::pipeline::{self, Piece, Sink};
 use crate::{exit, progress, report, signals};
 use aff4::codec::Compression;
@@ -17,7 +17,7 @@ use std::str::FromStr;
 use std::time::{Instant, SystemTime};
 
 /// Our RDF namespace for acquisition metadata (declared in schemas/aff4.ttl).
-pub const PMEM: &str = "https://pmem-aff4.github.io/schema#";
+pub const PMEM: &str = aff4::lexicon::PMEM;
 
 const TOOL: &str = concat!("pmem-aff4 ", env!("CARGO_PKG_VERSION"));
 
@@ -57,7 +57,8 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let started = Instant::now();
     let start_time = now_rfc3339();
     let (pending, file) = PendingFile::create(out, args.force)?;
-    let sink = BufWriter::with_capacity(4 << 20, file);
+    signals::remove_on_abort(pending.tmp_path());
+    let sink = BufWriter::with_capacity(4 << 20, CappedWriter::new(file, args.inject_enospc_after));
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
     let opts = StreamOptions {
@@ -71,6 +72,8 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         .memory_image(opts)
         .context("cannot start the memory image")?;
     let image_urn = mem.image_urn().to_string();
+    // Rekall/WinPmem look for information.yaml beside the map: `<map>/information.yaml`.
+    let yaml_member = mem.map_member("information.yaml");
     let cfg = pipeline::Config {
         chunk_size: chunk_size as usize,
         batch_chunks: 32,
@@ -86,7 +89,17 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         &mut adapter,
         &|n| bar.inc(n),
     )
-    .with_context(|| write_context(out))?;
+    .map_err(|e| {
+        // A damaged dump is the source's fault, not the output's: say so plainly.
+        if e.is::<drivers::ReadError>() {
+            e.context(format!(
+                "importing into {} stopped (nothing is kept)",
+                out.display()
+            ))
+        } else {
+            e.context(write_context(out))
+        }
+    })?;
     // Ranges never read (interrupted) are marked, not left as holes.
     for r in &outcome.not_read {
         mem.add_symbolic(r.start, r.end - r.start, Symbolic::UnknownData)
@@ -141,7 +154,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         }
     }
     vw.add_member(
-        "PhysicalMemory/information.yaml",
+        &yaml_member,
         information_yaml(&ranges, facts.as_ref()).as_bytes(),
     )
     .with_context(|| write_context(out))?;
@@ -160,11 +173,13 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let file = sink
         .into_inner()
         .map_err(|e| e.into_error())
-        .with_context(|| write_context(out))?;
+        .with_context(|| write_context(out))?
+        .into_inner();
     file.sync_all().with_context(|| write_context(out))?;
     let stored = file.metadata().map(|m| m.len()).unwrap_or(0);
     drop(file);
     pending.commit()?;
+    signals::forget_partial();
 
     let hashes: std::collections::BTreeMap<String, String> = summary
         .hashes
@@ -239,11 +254,10 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
     }
     let sha = rep.hashes.get("sha256").map_or("-", |s| s.as_str());
     eprintln!(
-        "{}: {} acquired from {} in {} ranges, stored {} (ratio {:.2}), {} unreadable pages, {:.1} s, SHA-256 {}",
+        "{}: {} acquired from {}, stored {} (ratio {:.2}), {} unreadable pages, {:.1} s, SHA-256 {}",
         rep.output,
         report::human(rep.bytes_acquired),
-        rep.source,
-        rep.ranges.len(),
+        rep.source_description,
         report::human(rep.stored_bytes),
         rep.ratio,
         rep.unreadable_pages,
@@ -285,15 +299,17 @@ fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
         }
     }
     let source = drivers::open_source(&spec, &opts)?;
-    match &args.inject_read_errors {
-        Some(pages) => {
-            let bad = drivers::faults::parse_page_list(pages)?;
-            Ok(Box::new(drivers::faults::FaultInjectingSource::new(
-                source, bad,
-            )))
-        }
-        None => Ok(source),
+    if args.inject_read_errors.is_none() && args.inject_read_delay.is_none() {
+        return Ok(source);
     }
+    let bad = match &args.inject_read_errors {
+        Some(pages) => drivers::faults::parse_page_list(pages)?,
+        None => Default::default(),
+    };
+    let delay = std::time::Duration::from_millis(args.inject_read_delay.unwrap_or(0));
+    Ok(Box::new(
+        drivers::faults::FaultInjectingSource::new(source, bad).with_delay(delay),
+    ))
 }
 
 struct MemSink<'a, 'b, W: Write> {

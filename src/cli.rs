@@ -11,7 +11,14 @@ use std::path::PathBuf;
 /// Export:   pmem-aff4 --export image.raw host.aff4   [--format raw|lime|elf]
 /// Inspect:  pmem-aff4 -l host.aff4 | -V host.aff4 | --verify host.aff4   [--json]
 #[derive(Debug, Parser)]
-#[command(name = "pmem-aff4", version, about, long_about = None, verbatim_doc_comment)]
+#[command(
+    name = "pmem-aff4",
+    version,
+    about,
+    long_about = None,
+    verbatim_doc_comment,
+    disable_version_flag = true
+)]
 pub struct Args {
     /// Write an AFF4 container here (acquisition mode).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -70,6 +77,10 @@ pub struct Args {
     #[arg(short = 'V', long)]
     pub view: bool,
 
+    /// Print the version and exit (`-V` is --view, as in aff4imager).
+    #[arg(long, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+
     /// List images, streams and logical files with sizes, codecs and hashes.
     #[arg(short = 'l', long)]
     pub list: bool,
@@ -94,6 +105,14 @@ pub struct Args {
     #[arg(long, hide = true, value_name = "PAGES")]
     pub inject_read_errors: Option<String>,
 
+    /// Testing only: make every source read sleep this many milliseconds first.
+    #[arg(long, hide = true, value_name = "MS")]
+    pub inject_read_delay: Option<u64>,
+
+    /// Testing only: the acquisition's output fails with ENOSPC after this many bytes.
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub inject_enospc_after: Option<u64>,
+
     /// Container(s) to read (export, list, view, verify); several files = a striped set.
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<PathBuf>,
@@ -116,10 +135,12 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             anyhow::bail!("no container given: name the .aff4 file(s) to read, e.g. `pmem-aff4 --verify host.aff4`");
         }
         if let Some(out) = &args.export {
-            return export::run_export(args, out);
+            return export::run_export(args, out)
+                .map_err(|e| crate::output::explain_full_disk(e, out));
         }
         if !args.extract.is_empty() {
-            return export::run_extract(args);
+            return export::run_extract(args)
+                .map_err(|e| crate::output::explain_full_disk(e, &args.dir));
         }
         if args.view {
             return inspect::run_view(args);
@@ -130,7 +151,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         return inspect::run_verify(args);
     }
     match &args.output {
-        Some(out) => acquire::run(args, out),
+        Some(out) => acquire::run(args, out).map_err(|e| crate::output::explain_full_disk(e, out)),
         None => {
             if !args.containers.is_empty() {
                 anyhow::bail!(
@@ -140,5 +161,26 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             }
             anyhow::bail!("nothing to do: use -o FILE to acquire memory, or --help")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Args;
+    use clap::{CommandFactory, Parser};
+
+    /// clap's own consistency checks (duplicate short flags such as `-V`, bad
+    /// defaults); release builds skip them at run time, so they run here.
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn dash_v_is_view_and_version_is_long_only() {
+        let a = Args::try_parse_from(["pmem-aff4", "-V", "x.aff4"]).unwrap();
+        assert!(a.view);
+        let e = Args::try_parse_from(["pmem-aff4", "--version"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayVersion);
     }
 }

@@ -2,7 +2,7 @@
 //! (any stream or logical file, aff4imager style).
 
 use crate::cli::Args;
-use crate::output::{create_private, PendingFile};
+use crate::output::PendingFile;
 use crate::{exit, report};
 use aff4::map::RangeKind;
 use aff4::volume::VolumeSet;
@@ -233,10 +233,14 @@ pub fn run_extract(args: &Args) -> anyhow::Result<u8> {
             std::fs::create_dir_all(parent)?;
         }
         let mut stream = set.open_stream(&urn)?;
-        let mut file = create_private(&dest, !args.force)
-            .with_context(|| format!("cannot create {}", dest.display()))?;
+        // Written under a temporary name: a failed copy leaves nothing behind.
+        let (pending, mut file) = PendingFile::create(&dest, args.force)?;
         let n =
             std::io::copy(&mut stream, &mut file).with_context(|| format!("extracting {urn}"))?;
+        file.sync_all()
+            .with_context(|| format!("writing {}", dest.display()))?;
+        drop(file);
+        pending.commit()?;
         if !args.quiet {
             eprintln!("{} -> {} ({})", urn, dest.display(), report::human(n));
         }

@@ -34,18 +34,41 @@ fn main() -> ExitCode {
     match cli::run(&args) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            eprintln!("pmem-aff4: error: {err:#}");
+            eprintln!("pmem-aff4: error: {}", one_line(&err));
             ExitCode::from(exit::ERROR)
         }
     }
 }
 
+/// The error and its causes joined by ": ", skipping a cause whose text the previous
+/// message already ends with (errors that both print and expose their source).
+fn one_line(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let s = cause.to_string();
+        if out.ends_with(&s) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&s);
+    }
+    out
+}
+
+/// Errors only with `-q`; on a terminal, info (which source, why not the others); when
+/// stderr is a file or pipe, warnings only, so that a script sees just the summary line
+/// (which names the source); `-v`/`-vv` for debug/trace.
 fn init_logging(args: &cli::Args) {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
     let level = if args.quiet {
         "error"
     } else {
         match args.verbose {
-            0 => "info",
+            0 if tty => "info",
+            0 => "warn",
             1 => "debug",
             _ => "trace",
         }
@@ -55,7 +78,21 @@ fn init_logging(args: &cli::Args) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(tty)
         .without_time()
         .with_target(false)
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn one_line_drops_a_cause_already_printed() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let e = anyhow::Error::new(aff4::Error::io("writing member x", io)).context("writing y");
+        assert_eq!(
+            super::one_line(&e),
+            "writing y: writing member x: No space left on device (os error 28)"
+        );
+    }
 }

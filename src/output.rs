@@ -35,6 +35,11 @@ impl PendingFile {
         ))
     }
 
+    /// The temporary path the output is written to.
+    pub fn tmp_path(&self) -> &Path {
+        &self.tmp
+    }
+
     /// Moves the finished file to its final name.
     pub fn commit(mut self) -> anyhow::Result<()> {
         std::fs::rename(&self.tmp, &self.dest).with_context(|| {
@@ -81,4 +86,89 @@ pub fn create_private(path: &Path, exclusive: bool) -> std::io::Result<File> {
         o.create(true).truncate(true);
     }
     o.open(path)
+}
+
+/// Turns a failure caused by a full filesystem (ENOSPC, or EDQUOT for a quota) anywhere in
+/// `err`'s chain into one plain line naming `out` and what to do; other errors pass.
+pub fn explain_full_disk(err: anyhow::Error, out: &Path) -> anyhow::Error {
+    let full = err
+        .chain()
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .find(|e| matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)));
+    match full {
+        Some(e) => anyhow::anyhow!(
+            "{}: {e}: nothing was kept; free space on that filesystem or write the output to a larger one",
+            out.display()
+        ),
+        None => err,
+    }
+}
+
+/// A writer that fails with ENOSPC once `limit` bytes have gone through (testing only:
+/// a full disk without a small filesystem to fill).
+pub struct CappedWriter<W> {
+    inner: W,
+    left: Option<u64>,
+}
+
+impl<W> CappedWriter<W> {
+    /// Wraps `inner`; `None` means no limit.
+    pub fn new(inner: W, limit: Option<u64>) -> Self {
+        CappedWriter { inner, left: limit }
+    }
+
+    /// The wrapped writer.
+    pub fn into_inner(self) -> W {
+        self.inner
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for CappedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = match self.left {
+            None => return self.inner.write(buf),
+            Some(0) if !buf.is_empty() => {
+                return Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
+            }
+            Some(left) => buf.len().min(left as usize),
+        };
+        let k = self.inner.write(&buf[..n])?;
+        self.left = self.left.map(|l| l - k as u64);
+        Ok(k)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn capped_writer_fails_with_enospc_at_the_limit() {
+        let mut w = CappedWriter::new(Vec::new(), Some(10));
+        w.write_all(b"12345678").unwrap();
+        let e = w.write_all(b"abcdef").unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+        assert_eq!(w.into_inner(), b"12345678ab");
+        let mut w = CappedWriter::new(Vec::new(), None);
+        w.write_all(&[0; 100]).unwrap();
+    }
+
+    #[test]
+    fn a_full_disk_anywhere_in_the_chain_becomes_one_line() {
+        let io = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let e = anyhow::Error::new(aff4::Error::io("writing member x", io)).context("writing y");
+        let msg = format!("{:#}", explain_full_disk(e, Path::new("/mnt/out.aff4")));
+        assert!(
+            msg.starts_with("/mnt/out.aff4: No space left on device"),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'));
+        let other = anyhow::anyhow!("something else");
+        let msg = format!("{:#}", explain_full_disk(other, Path::new("x")));
+        assert_eq!(msg, "something else");
+    }
 }

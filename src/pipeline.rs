@@ -7,7 +7,7 @@
 
 use aff4::codec::Compression;
 use crossbeam_channel::{bounded, Receiver, Sender};
-use drivers::{PhysRange, Source};
+use drivers::{PhysRange, ReadError, Source};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -72,6 +72,8 @@ struct Batch {
     padded: Vec<u8>,
     stored: Vec<Vec<u8>>,
     kinds: Vec<Kind>,
+    /// The source is damaged (a dump file that does not decode): the run must stop.
+    failed: Option<ReadError>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +100,9 @@ fn jobs(ranges: &[PhysRange], batch: u64) -> Vec<Job> {
 }
 
 /// Runs the pipeline over `ranges` of `source`, feeding `sink` in order. `stop` is polled
-/// before each new read; when set, the rest is reported in [`Outcome::not_read`].
+/// before each new read; when set, the rest is reported in [`Outcome::not_read`]. A
+/// [`ReadError::Damaged`] source ends the run with that error (downcastable from the
+/// returned `anyhow::Error`); other read errors become unreadable ranges.
 pub fn run(
     source: &dyn Source,
     ranges: &[PhysRange],
@@ -155,7 +159,10 @@ fn drain(
     let mut want = 0usize;
     while let Ok(b) = done_rx.recv() {
         pending.insert(b.seq, b);
-        while let Some(b) = pending.remove(&want) {
+        while let Some(mut b) = pending.remove(&want) {
+            if let Some(e) = b.failed.take() {
+                return Err(anyhow::Error::new(e));
+            }
             emit(&b, sink, outcome)?;
             if let Some(j) = b.job {
                 progress(j.len as u64);
@@ -234,7 +241,12 @@ fn worker(
         b.seq = seq;
         b.job = Some(job);
         process(source, cfg, job, &mut b);
-        if done_tx.send(b).is_err() {
+        let failed = b.failed.is_some();
+        if failed {
+            // Stop everyone claiming more; the writer reports it when it gets here.
+            abort.store(true, Ordering::SeqCst);
+        }
+        if done_tx.send(b).is_err() || failed {
             return;
         }
     }
@@ -244,8 +256,15 @@ fn worker(
 fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
     b.raw.resize(job.len, 0);
     b.kinds.clear();
+    b.failed = None;
     let mut n_stored = 0usize;
-    let bad = read_job(source, job, &mut b.raw);
+    let bad = match read_job(source, job, &mut b.raw) {
+        Ok(bad) => bad,
+        Err(e) => {
+            b.failed = Some(e);
+            return;
+        }
+    };
     let cs = cfg.chunk_size;
     let mut off = 0usize;
     while off < job.len {
@@ -275,11 +294,17 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
                 if b.stored.len() <= n_stored {
                     b.stored.push(Vec::new());
                 }
-                b.padded.clear();
-                b.padded.extend_from_slice(&b.raw[roff..roff + rlen]);
-                b.padded.resize(cs, 0);
-                cfg.compression
-                    .encode_chunk(&b.padded, &mut b.stored[n_stored]);
+                let chunk = &b.raw[roff..roff + rlen];
+                if rlen == cs {
+                    cfg.compression.encode_chunk(chunk, &mut b.stored[n_stored]);
+                } else {
+                    // A short chunk is stored zero-padded to the chunk size.
+                    b.padded.clear();
+                    b.padded.extend_from_slice(chunk);
+                    b.padded.resize(cs, 0);
+                    cfg.compression
+                        .encode_chunk(&b.padded, &mut b.stored[n_stored]);
+                }
                 n_stored += 1;
                 b.kinds.push(Kind::Data {
                     phys: rphys,
@@ -304,11 +329,8 @@ fn next_boundary(bad: &[(usize, usize)], p: usize, limit: usize, readable: bool)
     } else {
         let mut end = p;
         // Extend over touching bad runs.
-        loop {
-            match bad.iter().find(|&&(s, l)| end >= s && end < s + l) {
-                Some(&(s, l)) => end = s + l,
-                None => break,
-            }
+        while let Some(&(s, l)) = bad.iter().find(|&&(s, l)| end >= s && end < s + l) {
+            end = s + l;
         }
         end.min(limit)
     }
@@ -316,9 +338,16 @@ fn next_boundary(bad: &[(usize, usize)], p: usize, limit: usize, readable: bool)
 
 /// Reads `job` into `buf`; on failure retries page by page and returns the unreadable
 /// (offset, len) runs, whose bytes are zeroed in `buf` (they are never mapped as data).
-fn read_job(source: &dyn Source, job: Job, buf: &mut [u8]) -> Vec<(usize, usize)> {
-    if source.read_at(job.phys, buf).is_ok() {
-        return Vec::new();
+/// A damaged dump file is not a memory fault: that error is returned as it is.
+fn read_job(
+    source: &dyn Source,
+    job: Job,
+    buf: &mut [u8],
+) -> Result<Vec<(usize, usize)>, ReadError> {
+    match source.read_at(job.phys, buf) {
+        Ok(()) => return Ok(Vec::new()),
+        Err(e @ ReadError::Damaged { .. }) => return Err(e),
+        Err(_) => {}
     }
     let page = source.page_size().max(512);
     let mut bad: Vec<(usize, usize)> = Vec::new();
@@ -330,6 +359,9 @@ fn read_job(source: &dyn Source, job: Job, buf: &mut [u8]) -> Vec<(usize, usize)
         let len = to_boundary.min(buf.len() - off);
         let slot = &mut buf[off..off + len];
         if let Err(e) = source.read_at(phys, slot) {
+            if let ReadError::Damaged { .. } = e {
+                return Err(e);
+            }
             tracing::debug!("unreadable page at {phys:#x}: {e}");
             slot.fill(0);
             match bad.last_mut() {
@@ -339,7 +371,7 @@ fn read_job(source: &dyn Source, job: Job, buf: &mut [u8]) -> Vec<(usize, usize)
         }
         off += len;
     }
-    bad
+    Ok(bad)
 }
 
 /// Whether every byte is zero (64-byte blocks OR-folded; the compiler vectorises it).

@@ -360,3 +360,540 @@ fn corrupt_container_fails_verification_not_silently() {
     let o = run(&["--verify", c.to_str().unwrap()]);
     assert_ne!(o.status.code(), Some(0));
 }
+
+/// The ranges of a LiME (version 1) file: (first address, bytes).
+fn lime_ranges(bytes: &[u8]) -> Vec<(u64, &[u8])> {
+    let mut v = Vec::new();
+    let mut off = 0usize;
+    let u64_at = |o: usize| u64::from_le_bytes(bytes[o..o + 8].try_into().unwrap());
+    while off < bytes.len() {
+        assert_eq!(&bytes[off..off + 4], b"EMiL");
+        let (start, last) = (u64_at(off + 8), u64_at(off + 16));
+        let len = (last - start + 1) as usize;
+        v.push((start, &bytes[off + 32..off + 32 + len]));
+        off += 32 + len;
+    }
+    v
+}
+
+/// Writes AVML's compressed LiME (magic "AVML", version 2): each range cut into pieces
+/// of at most `piece` bytes, each piece a header, a snappy framed stream and the
+/// stream's length (u64 LE). Returns the file and the file offset of each stream.
+fn avml_encode(ranges: &[(u64, &[u8])], piece: usize) -> (Vec<u8>, Vec<usize>) {
+    use std::io::Write;
+    let mut out = Vec::new();
+    let mut streams = Vec::new();
+    for &(start, data) in ranges {
+        for (i, part) in data.chunks(piece).enumerate() {
+            let first = start + (i * piece) as u64;
+            out.extend_from_slice(b"AVML");
+            out.extend_from_slice(&2u32.to_le_bytes());
+            out.extend_from_slice(&first.to_le_bytes());
+            out.extend_from_slice(&(first + part.len() as u64 - 1).to_le_bytes());
+            out.extend_from_slice(&0u64.to_le_bytes());
+            let mut enc = snap::write::FrameEncoder::new(Vec::new());
+            enc.write_all(part).unwrap();
+            let stream = enc.into_inner().unwrap();
+            streams.push(out.len());
+            out.extend_from_slice(&stream);
+            out.extend_from_slice(&(stream.len() as u64).to_le_bytes());
+        }
+    }
+    (out, streams)
+}
+
+#[test]
+fn avml_compressed_lime_imports_like_the_uncompressed_one() {
+    let d = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read(sample()).unwrap();
+    // 256 KiB pieces: AVML's 16 MiB cut, scaled down so the sample's ranges are split.
+    let (avml, streams) = avml_encode(&lime_ranges(&v1), 0x40000);
+    assert!(streams.len() > 4);
+    let src = d.path().join("sample.avml");
+    std::fs::write(&src, &avml).unwrap();
+    assert!(avml.len() < v1.len(), "the AVML file is compressed");
+
+    let c1 = d.path().join("v1.aff4");
+    let rep1 = acquire(&format!("lime:{}", sample().display()), &c1, &[]);
+    let c2 = d.path().join("v2.aff4");
+    let rep2 = acquire(
+        &format!("lime:{}", src.display()),
+        &c2,
+        &["-t", "2", "--chunk-size", "4096"],
+    );
+    assert_eq!(rep2["complete"], true);
+    assert_eq!(rep2["ranges"], rep1["ranges"], "touching pieces are merged");
+    assert_eq!(rep2["hashes"], rep1["hashes"]);
+    assert!(rep2["source_description"]
+        .as_str()
+        .unwrap()
+        .contains("AVML"));
+    let lime = d.path().join("x.lime");
+    let o = run(&[
+        "-q",
+        "--export",
+        lime.to_str().unwrap(),
+        "--format",
+        "lime",
+        c2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success());
+    assert!(std::fs::read(&lime).unwrap() == v1, "LiME export differs");
+    let raw = d.path().join("x.raw");
+    assert!(run(&[
+        "-q",
+        "--export",
+        raw.to_str().unwrap(),
+        c2.to_str().unwrap()
+    ])
+    .status
+    .success());
+    assert_eq!(
+        sha256_file(&raw),
+        rep1["hashes"]["sha256"].as_str().unwrap()
+    );
+    assert!(run(&["-q", "--verify", c2.to_str().unwrap()])
+        .status
+        .success());
+}
+
+#[test]
+fn damaged_avml_files_fail_cleanly_naming_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read(sample()).unwrap();
+    let (avml, streams) = avml_encode(&lime_ranges(&v1), 0x40000);
+    // A chunk in the middle of the image: its first data chunk's compressed bytes.
+    let s = streams[streams.len() / 2];
+    assert_eq!(
+        avml[s + 10],
+        0,
+        "a compressed chunk follows the stream identifier"
+    );
+    let mut corrupt = avml.clone();
+    corrupt[s + 10 + 4 + 4 + 200] ^= 0x5a;
+    let mut bad_size = avml.clone();
+    let t = streams[1] - 32 - 8; // trailer of the first piece
+    bad_size[t] ^= 0x10;
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "truncated",
+            avml[..avml.len() * 3 / 5].to_vec(),
+            "truncated",
+        ),
+        ("bad-size", bad_size, "trailing compressed size"),
+        ("corrupt", corrupt, "damaged"),
+    ];
+    let out_dir = d.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    for (name, bytes, why) in cases {
+        let src = d.path().join(format!("{name}.avml"));
+        std::fs::write(&src, &bytes).unwrap();
+        let c = out_dir.join(format!("{name}.aff4"));
+        let o = run(&[
+            "--source",
+            &format!("lime:{}", src.display()),
+            "-o",
+            c.to_str().unwrap(),
+            "-t",
+            "2",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{name}: {err}");
+        let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(lines.len(), 1, "{name}: {err}");
+        assert!(lines[0].contains(src.to_str().unwrap()), "{name}: {err}");
+        assert!(lines[0].contains(why), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert_eq!(
+            std::fs::read_dir(&out_dir).unwrap().count(),
+            0,
+            "{name}: nothing may be left in the output directory"
+        );
+    }
+}
+
+/// Starts an import of the sample that takes seconds (every read sleeps), waits until
+/// the output is being written, sends `sig` and checks what an examiner relies on.
+fn interrupted_run_closes_an_incomplete_container(sig: libc::c_int, name: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    // 128 KiB reads × ~21, 150 ms each, one thread: at least 3 s.
+    let child = bin()
+        .args([
+            "--source",
+            &format!("lime:{}", sample().display()),
+            "-o",
+            c.to_str().unwrap(),
+            "--chunk-size",
+            "4096",
+            "-t",
+            "1",
+            "--inject-read-delay",
+            "150",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The temporary file appears once the signal handlers are in place.
+    let started = std::time::Instant::now();
+    let partial = format!(".s.aff4.partial-{}", child.id());
+    while !d.path().join(&partial).exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{name}: the acquisition never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{name}: {err}");
+    assert!(err.contains("INCOMPLETE"), "{name}: {err}");
+    assert!(!err.contains("panicked"), "{name}: {err}");
+    // The container is at its final name, alone, and says it is incomplete.
+    let names: Vec<String> = std::fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["s.aff4".to_string()], "{name}");
+    let list = run(&["-l", "--json", c.to_str().unwrap()]);
+    assert!(list.status.success(), "{name}: -l fails");
+    let l: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let img = &l["images"][0];
+    assert_eq!(img["complete"], false, "{name}");
+    let kinds: Vec<(u64, u64, String)> = img["ranges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["start"].as_u64().unwrap(),
+                r["length"].as_u64().unwrap(),
+                r["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let sum = |k: &str| -> u64 { kinds.iter().filter(|r| r.2 == k).map(|r| r.1).sum::<u64>() };
+    let ram = 0x9e000 + 0x200000;
+    assert!(
+        sum("unknown") > 0,
+        "{name}: nothing marked unknown: {kinds:?}"
+    );
+    assert!(sum("data") + sum("zero") > 0, "{name}: nothing read");
+    assert_eq!(
+        sum("unknown") + sum("data") + sum("zero"),
+        ram,
+        "{name}: every RAM byte is read or marked unknown"
+    );
+    // The unread part is the tail, after what was read.
+    let first_unknown = kinds.iter().find(|r| r.2 == "unknown").unwrap().0;
+    assert!(kinds
+        .iter()
+        .filter(|r| r.2 == "data" || r.2 == "zero")
+        .all(|r| r.0 + r.1 <= first_unknown));
+    let view = run(&["-V", c.to_str().unwrap()]);
+    let ttl = String::from_utf8_lossy(&view.stdout);
+    assert!(
+        ttl.lines()
+            .any(|l| l.contains("acquisitionComplete") && l.contains("false")),
+        "{name}: {ttl}"
+    );
+    let v = run(&["--verify", "--json", c.to_str().unwrap()]);
+    assert_eq!(
+        v.status.code(),
+        Some(0),
+        "{name}: hashes of the partial image"
+    );
+    let vj: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(vj["ok"], true);
+    assert_eq!(vj["incomplete_images"].as_array().unwrap().len(), 1);
+    let v = run(&["--verify", c.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&v.stdout).contains("INCOMPLETE"));
+}
+
+#[test]
+fn sigint_mid_run_closes_a_valid_incomplete_container() {
+    interrupted_run_closes_an_incomplete_container(libc::SIGINT, "SIGINT");
+}
+
+#[test]
+fn sigterm_mid_run_closes_a_valid_incomplete_container() {
+    interrupted_run_closes_an_incomplete_container(libc::SIGTERM, "SIGTERM");
+}
+
+/// A small filesystem mounted for a test; unmounted when dropped.
+struct SmallFs(PathBuf);
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+        }
+    }
+}
+
+/// Mounts a 1 MiB tmpfs (or, failing that, a 2 MiB loop-mounted ext4) under `dir`.
+fn small_filesystem(dir: &Path) -> Result<SmallFs, String> {
+    let mnt = dir.join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let tmpfs = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs"])
+        .arg(&mnt)
+        .output();
+    let why_tmpfs = match tmpfs {
+        Ok(o) if o.status.success() => return Ok(SmallFs(mnt)),
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        Err(e) => e.to_string(),
+    };
+    let img = dir.join("fs.img");
+    std::fs::File::create(&img)
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    let mkfs = Command::new("mkfs.ext4")
+        .args(["-q", "-F", "-O", "^has_journal"])
+        .arg(&img)
+        .output();
+    let why_loop = match mkfs {
+        Ok(o) if o.status.success() => {
+            match Command::new("mount")
+                .args(["-o", "loop"])
+                .arg(&img)
+                .arg(&mnt)
+                .output()
+            {
+                Ok(o) if o.status.success() => return Ok(SmallFs(mnt)),
+                Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                Err(e) => e.to_string(),
+            }
+        }
+        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+        Err(e) => format!("mkfs.ext4: {e}"),
+    };
+    Err(format!(
+        "cannot mount a small filesystem (tmpfs: {why_tmpfs}; loop ext4: {why_loop})"
+    ))
+}
+
+/// Incompressible bytes (xorshift), so the container cannot be smaller than the source.
+fn noise(len: usize) -> Vec<u8> {
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut v = Vec::with_capacity(len);
+    while v.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+/// Imports `src` into `dir/big.aff4`, which must fail for lack of space: one clear line
+/// naming the output, exit 1, and nothing left in `dir`.
+fn import_into_full_disk(src: &Path, dir: &Path, extra: &[&str], what: &str) {
+    let c = dir.join("big.aff4");
+    let mut args = vec![
+        "--source".to_string(),
+        format!("raw:{}", src.display()),
+        "-o".to_string(),
+        c.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let o = bin().args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{what}: {err}");
+    assert!(!err.contains("panicked"), "{what}: {err}");
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("error")).collect();
+    assert_eq!(lines.len(), 1, "{what}: {err}");
+    let line = lines[0];
+    assert!(
+        line.starts_with(&format!("pmem-aff4: error: {}: ", c.display())),
+        "{what}: {line}"
+    );
+    assert!(line.contains("No space left on device"), "{what}: {line}");
+    assert!(line.contains("free space"), "{what}: no hint: {line}");
+    assert_eq!(
+        line.matches("No space left").count(),
+        1,
+        "{what}: said twice: {line}"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lost+found")
+        .collect();
+    assert!(left.is_empty(), "{what}: left behind: {left:?}");
+}
+
+#[test]
+fn a_full_disk_gives_one_clear_line_and_leaves_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("noise.raw");
+    std::fs::write(&src, noise(4 << 20)).unwrap();
+    // A real full filesystem: what CI (root) must run.
+    match small_filesystem(d.path()) {
+        Ok(fs) => import_into_full_disk(&src, &fs.0, &[], "small filesystem"),
+        Err(why) => {
+            assert!(!in_ci(), "CI must test a real full filesystem: {why}");
+            eprintln!("SKIP real full filesystem: {why}; only the injected ENOSPC runs");
+        }
+    }
+    // Injected ENOSPC at chosen points: in the image data, and while closing the volume
+    // (the last few KiB: metadata and ZIP directory).
+    let whole = d.path().join("whole.aff4");
+    let rep = acquire(&format!("raw:{}", src.display()), &whole, &[]);
+    let size = rep["stored_bytes"].as_u64().unwrap();
+    assert!(size > 4 << 20, "noise does not compress");
+    for (n, at) in [(100_000u64, "data"), (size - 3000, "closing")] {
+        let dir = d.path().join(format!("inject-{at}"));
+        std::fs::create_dir(&dir).unwrap();
+        let limit = n.to_string();
+        import_into_full_disk(&src, &dir, &["--inject-enospc-after", &limit], at);
+    }
+}
+
+#[test]
+fn without_a_terminal_only_the_summary_and_with_q_only_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let src = format!("lime:{}", sample().display());
+    let c = d.path().join("s.aff4");
+    // Slow enough that a progress bar, if any, would draw.
+    let o = run(&[
+        "--source",
+        &src,
+        "-o",
+        c.to_str().unwrap(),
+        "--inject-read-delay",
+        "20",
+        "-t",
+        "1",
+    ]);
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "only the summary: {err:?}");
+    assert!(lines[0].starts_with(&format!("{}: 2.6 MiB acquired from LiME dump", c.display())));
+    assert!(lines[0].contains("SHA-256 "), "{err}");
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
+    // -q: nothing at all on success, for every mode.
+    let c2 = d.path().join("q.aff4");
+    let raw = d.path().join("q.raw");
+    for args in [
+        vec!["-q", "--source", &src, "-o", c2.to_str().unwrap()],
+        vec!["-q", "--verify", c.to_str().unwrap()],
+        vec!["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()],
+    ] {
+        let o = run(&args);
+        assert!(o.status.success(), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}: {:?}", o.stdout);
+        assert!(o.stderr.is_empty(), "{args:?}: {:?}", o.stderr);
+    }
+    // -q with an error: that one line.
+    let o = run(&["-q", "--source", &src, "-o", c.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("pmem-aff4: error: "), "{err}");
+}
+
+#[test]
+fn a_terminal_gets_a_progress_bar_unless_quiet() {
+    // util-linux `script` gives the command a pseudo-terminal.
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            !in_ci(),
+            "`script` (util-linux) is needed for the terminal test"
+        );
+        eprintln!("SKIP: no `script` to provide a terminal");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let on_tty = |name: &str, extra: &str| {
+        let c = d.path().join(name);
+        let cmd = format!(
+            "'{}' --source 'lime:{}' -o '{}' --inject-read-delay 30 -t 1 {extra}",
+            env!("CARGO_BIN_EXE_pmem-aff4"),
+            sample().display(),
+            c.display()
+        );
+        let o = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(c.exists());
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let shown = on_tty("a.aff4", "");
+    assert!(
+        shown.contains("lime ["),
+        "no bar naming the source: {shown:?}"
+    );
+    assert!(
+        shown.contains("MiB/s") && shown.contains("ETA"),
+        "{shown:?}"
+    );
+    assert!(shown.contains("/2.62 MiB"), "done of total: {shown:?}");
+    assert!(shown.contains("SHA-256"), "summary: {shown:?}");
+    let quiet = on_tty("b.aff4", "-q");
+    assert!(quiet.trim().is_empty(), "-q on a terminal: {quiet:?}");
+}
+
+/// A second Ctrl-C while the container is being closed stops at once and removes the
+/// unfinished output: nothing that could pass for a container is left.
+#[test]
+fn second_sigint_removes_the_unfinished_output() {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    // Each read sleeps 1 s, so the first signal finds a read in progress and the
+    // second arrives before the container can be closed.
+    let child = bin()
+        .args([
+            "--source",
+            &format!("lime:{}", sample().display()),
+            "-o",
+            c.to_str().unwrap(),
+            "-t",
+            "1",
+            "--inject-read-delay",
+            "1000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let partial = d.path().join(format!(".s.aff4.partial-{}", child.id()));
+    while !partial.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the acquisition never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(err.contains("unfinished output was removed"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(d.path()).unwrap().count(),
+        0,
+        "nothing may be left: {err}"
+    );
+}

@@ -8,6 +8,9 @@ pub const AFF4_LEGACY: &str = "http://afflib.org/2009/aff4#";
 pub const RDF: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
 /// xsd namespace.
 pub const XSD: &str = "http://www.w3.org/2001/XMLSchema#";
+/// pmem: namespace: pmem-aff4's acquisition metadata (tool, times, source, host facts),
+/// declared in `schemas/aff4.ttl`.
+pub const PMEM: &str = "https://pmem-aff4.github.io/schema#";
 /// memory: namespace.
 pub const MEMORY: &str = "http://aff4.org/Schema#memory/";
 /// disk: namespace.

@@ -22,6 +22,7 @@ pub mod blockhash;
 pub mod codec;
 pub mod error;
 pub mod hash;
+pub mod hash_thread;
 pub mod io;
 pub mod lexicon;
 pub mod logical;

@@ -1,18 +1,32 @@
-//! Fault injection for tests: a source wrapper whose reads fail on chosen pages.
+//! Fault injection for tests: a source wrapper whose reads fail on chosen pages, or
+//! are slowed down (to interrupt an acquisition while it runs).
 
 use crate::{Error, PhysRange, ReadError, Source};
 use std::collections::BTreeSet;
+use std::time::Duration;
 
-/// Wraps a source; any read touching a listed page fails with EIO.
+/// Wraps a source; any read touching a listed page fails with EIO, and every read
+/// first sleeps for the configured delay.
 pub struct FaultInjectingSource {
     inner: Box<dyn Source>,
     bad_pages: BTreeSet<u64>,
+    delay: Duration,
 }
 
 impl FaultInjectingSource {
     /// Fails reads touching the 4 KiB pages starting at the addresses in `bad_pages`.
     pub fn new(inner: Box<dyn Source>, bad_pages: BTreeSet<u64>) -> Self {
-        FaultInjectingSource { inner, bad_pages }
+        FaultInjectingSource {
+            inner,
+            bad_pages,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Makes every read sleep `delay` first.
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
     }
 }
 
@@ -21,12 +35,15 @@ impl Source for FaultInjectingSource {
         self.inner.name()
     }
     fn description(&self) -> String {
-        format!("{} (with injected read errors)", self.inner.description())
+        format!("{} (with injected read faults)", self.inner.description())
     }
     fn ranges(&self) -> &[PhysRange] {
         self.inner.ranges()
     }
     fn read_at(&self, phys: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        if !self.delay.is_zero() {
+            std::thread::sleep(self.delay);
+        }
         let first = phys & !0xfff;
         let end = phys + buf.len() as u64;
         if self.bad_pages.range(first..end).next().is_some() {

@@ -7,6 +7,7 @@ pub mod elf;
 pub mod faults;
 pub mod host;
 pub mod iomem;
+mod lime;
 mod sources;
 
 pub use sources::{open_source, OpenOptions};
@@ -60,6 +61,18 @@ pub enum ReadError {
         #[source]
         source: std::io::Error,
     },
+    /// The source is a dump file whose content is damaged (a compressed chunk that fails
+    /// its checksum or does not decode). Not a memory fault: the import must stop, since
+    /// nothing read from the damaged part can be trusted.
+    #[error("{path}: damaged at physical {phys:#x}: {reason}")]
+    Damaged {
+        /// The dump file.
+        path: String,
+        /// First address of the read that failed.
+        phys: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The request is outside the source's ranges.
     #[error("physical {phys:#x}+{len:#x} is outside the source's ranges")]
     OutOfRange {
@@ -106,7 +119,7 @@ pub enum SourceSpec {
         /// Optional ranges file.
         ranges: Option<PathBuf>,
     },
-    /// A LiME dump.
+    /// A LiME dump: uncompressed (version 1) or AVML's snappy-compressed version 2.
     Lime(PathBuf),
     /// An ELF core / vmcore.
     Elf(PathBuf),

@@ -134,7 +134,8 @@ impl Source for FileSource {
     }
 }
 
-fn open_file(path: &Path, what: &str) -> Result<File, Error> {
+/// Opens a dump file or device, naming it and the fix on failure.
+pub(crate) fn open_file(path: &Path, what: &str) -> Result<File, Error> {
     File::open(path).map_err(|e| {
         let fix = match e.kind() {
             std::io::ErrorKind::NotFound => "check the path".to_string(),
@@ -206,71 +207,6 @@ fn open_raw(path: &Path, ranges: Option<&Path>) -> Result<Box<dyn Source>, Error
     }))
 }
 
-const LIME_MAGIC: u32 = 0x4C69_4D45;
-
-fn open_lime(path: &Path) -> Result<Box<dyn Source>, Error> {
-    let file = open_file(path, "LiME dump")?;
-    let len = file
-        .metadata()
-        .map_err(|e| Error::Unavailable(format!("{}: {e}", path.display())))?
-        .len();
-    let bad = |reason: String| Error::Format {
-        path: path.display().to_string(),
-        reason,
-    };
-    let mut blocks = Vec::new();
-    let mut off = 0u64;
-    while off < len {
-        let mut h = [0u8; 32];
-        file.read_exact_at(&mut h, off)
-            .map_err(|e| bad(format!("header at {off}: {e}")))?;
-        let magic = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-        let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-        if magic != LIME_MAGIC {
-            return Err(bad(format!("no LiME header at offset {off}")));
-        }
-        if version != 1 {
-            return Err(bad(format!(
-                "LiME version {version} at offset {off}: only version 1 (uncompressed) is supported; convert AVML's compressed output with `avml-convert` first"
-            )));
-        }
-        let mut q = [0u8; 8];
-        q.copy_from_slice(&h[8..16]);
-        let start = u64::from_le_bytes(q);
-        q.copy_from_slice(&h[16..24]);
-        let last = u64::from_le_bytes(q);
-        let size = last
-            .checked_sub(start)
-            .and_then(|d| d.checked_add(1))
-            .ok_or_else(|| bad(format!("range end before start at {off}")))?;
-        if off + 32 + size > len {
-            return Err(bad(format!(
-                "range {start:#x}-{last:#x} runs past the end of the file"
-            )));
-        }
-        blocks.push(Block {
-            phys: PhysRange {
-                start,
-                end: start + size,
-            },
-            file_offset: off + 32,
-        });
-        off += 32 + size;
-    }
-    blocks.sort_by_key(|b| b.phys.start);
-    if blocks.windows(2).any(|w| w[0].phys.end > w[1].phys.start) {
-        return Err(bad("overlapping ranges".into()));
-    }
-    let ranges: Vec<PhysRange> = blocks.iter().map(|b| b.phys).collect();
-    Ok(Box::new(FileSource {
-        name: "lime",
-        desc: format!("LiME dump {} ({} ranges)", path.display(), ranges.len()),
-        file: Handle::Shared(file),
-        ranges,
-        blocks,
-    }))
-}
-
 fn read_head(file: &File, path: &Path) -> Result<Vec<u8>, Error> {
     let mut head = vec![0u8; 1 << 20];
     let mut n = 0;
@@ -312,6 +248,9 @@ fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
         blocks,
     }))
 }
+
+/// Opens one candidate of `--source auto`.
+type Opener<'a> = dyn Fn() -> Result<Box<dyn Source>, Error> + 'a;
 
 fn open_kcore(opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
     let path = Path::new("/proc/kcore");
@@ -444,9 +383,6 @@ fn open_device(
     Ok(Box::new(src))
 }
 
-/// A deferred attempt to open one source (for `--source auto`).
-type Opener<'a> = Box<dyn Fn() -> Result<Box<dyn Source>, Error> + 'a>;
-
 /// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore and /dev/mem
 /// in that order and logs why each one before the chosen one was not used.
 pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
@@ -455,7 +391,7 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
     let devmem_fix = "the kernel has no /dev/mem";
     match spec {
         SourceSpec::Raw { path, ranges } => open_raw(path, ranges.as_deref()),
-        SourceSpec::Lime(p) => open_lime(p),
+        SourceSpec::Lime(p) => crate::lime::open(p),
         SourceSpec::Elf(p) => open_elf(p),
         SourceSpec::Pmem(dev) => open_device(
             "pmem",
@@ -468,7 +404,7 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
         SourceSpec::Auto => {
             let mut reasons = Vec::new();
-            let tries: [(&str, Opener<'_>); 4] = [
+            let tries: [(&str, Box<Opener<'_>>); 4] = [
                 (
                     "/dev/pmem",
                     Box::new(|| open_device("pmem", Path::new("/dev/pmem"), opts, pmem_fix)),
@@ -503,6 +439,7 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lime::LIME_MAGIC;
     use std::io::Write;
 
     #[test]

@@ -132,19 +132,19 @@ step dd_past_end dd if=/dev/pmem of=$R/dd-past-end bs=4096 skip=$((ram_end / 409
 step dd_full dd if=/dev/pmem of=$R/pmem.dd bs=1M
 
 # The imager.
-step kcore pmem-aff4 --source kcore -o $R/kcore.aff4 --json
-step pmem pmem-aff4 --source pmem -o $R/pmem.aff4 --json
-step devmem pmem-aff4 --source devmem -o $R/devmem.aff4
+step kcore pmem-aff4 -v --source kcore -o $R/kcore.aff4 --json
+step pmem pmem-aff4 -v --source pmem -o $R/pmem.aff4 --json
+step devmem pmem-aff4 -v --source devmem -o $R/devmem.aff4
 # auto must choose /dev/pmem; interrupted with SIGINT (Ctrl-C) after 4 s, it must close
 # a valid container marked incomplete (exit 130), or have finished (exit 0).
-step auto timeout -s INT 4 pmem-aff4 -o $R/auto.aff4 --json
+step auto timeout -s INT 4 pmem-aff4 -v -o $R/auto.aff4 --json
 step rmmod rmmod pmem
 ls /dev/pmem >$R/devpmem-after-rmmod.ls 2>&1
 
 # The /dev/crash source, through the test-only module.
 step insmod_crash insmod /crashdev.ko
 step dd_crash_kcode dd if=/dev/crash of=$R/dd-crash-kcode-page bs=4096 skip=$((ks / 4096)) count=1
-step crash pmem-aff4 --source crash -o $R/crash.aff4 --json
+step crash pmem-aff4 -v --source crash -o $R/crash.aff4 --json
 step rmmod_crash rmmod crashdev
 
 dmesg >$R/dmesg

@@ -32,11 +32,12 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 /// Prefixes always declared, longest namespace first (so `memory:` wins over `aff4:`).
-const PREFIXES: [(&str, &str); 4] = [
+const PREFIXES: [(&str, &str); 5] = [
     ("memory", crate::lexicon::MEMORY),
     ("aff4", crate::lexicon::AFF4),
     ("rdf", crate::lexicon::RDF),
     ("xsd", crate::lexicon::XSD),
+    ("pmem", crate::lexicon::PMEM),
 ];
 
 pub(super) fn to_turtle(g: &Graph) -> String {

@@ -4,7 +4,8 @@
 
 use super::{vocab, VolumeWriter};
 use crate::blockhash::block_map_hash;
-use crate::hash::{to_hex, HashAlgo, MultiHasher};
+use crate::hash::{to_hex, HashAlgo};
+use crate::hash_thread::HashThread;
 use crate::lexicon as lx;
 use crate::map::{MapSummary, MapWriter};
 use crate::rdf::{Graph, Term};
@@ -77,7 +78,7 @@ pub(super) struct ImageCore {
     image_urn: String,
     map: MapWriter,
     stream: ImageStreamWriter,
-    hasher: MultiHasher,
+    hasher: HashThread,
     pos: u64,
     chunk_size: usize,
     scratch: Vec<u8>,
@@ -87,7 +88,7 @@ pub(super) struct ImageCore {
 impl ImageCore {
     pub(super) fn new(volume_urn: &str, opts: StreamOptions) -> Result<Self> {
         opts.validate()?;
-        let hasher = MultiHasher::new(&opts.linear_hashes);
+        let hasher = HashThread::new(&opts.linear_hashes);
         let chunk_size = opts.chunk_size as usize;
         let stream_opts = StreamOptions {
             linear_hashes: Vec::new(),
@@ -139,7 +140,7 @@ impl ImageCore {
             ))
         })?;
         self.counts.hole += addr - self.pos;
-        hash_repeated(&mut self.hasher, &ZEROS, addr - self.pos);
+        self.hasher.zeros(addr - self.pos);
         self.pos = addr;
         Ok(end)
     }
@@ -198,7 +199,7 @@ impl ImageCore {
 
     fn hash_symbolic(&mut self, addr: u64, len: u64, s: Symbolic) {
         match s {
-            Symbolic::Zero => hash_repeated(&mut self.hasher, &ZEROS, len),
+            Symbolic::Zero => self.hasher.zeros(len),
             Symbolic::Byte(_) | Symbolic::FfDevice => {
                 let tile = len.min(ZEROS.len() as u64) as usize;
                 self.scratch.resize(tile, 0);
@@ -240,7 +241,12 @@ impl ImageCore {
         let stream = self.stream.finish(&mut vw.zip, &mut vw.graph)?;
         self.map.set_size(size);
         let map = self.map.finish(&mut vw.zip, &vol, &mut vw.graph)?;
-        let hashes = self.hasher.finish();
+        let hashes = self.hasher.finish().ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{}: the linear hashing thread failed; no image hash recorded",
+                self.image_urn
+            ))
+        })?;
         let block_map_hash = record_image(
             &mut vw.graph,
             &vol,
@@ -272,7 +278,7 @@ impl ImageCore {
 }
 
 /// Feeds `len` bytes of the repeating `tile` to `h`.
-fn hash_repeated(h: &mut MultiHasher, tile: &[u8], len: u64) {
+fn hash_repeated(h: &mut HashThread, tile: &[u8], len: u64) {
     let mut left = len;
     while left > 0 {
         let n = left.min(tile.len() as u64) as usize;

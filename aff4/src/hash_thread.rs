@@ -1,0 +1,220 @@
+//! Linear hashing on a thread of its own, so that hashing a whole image overlaps with
+//! compressing and writing it.
+//!
+//! A linear hash is inherently sequential: one SHA-256 of a memory image runs at the
+//! speed of one core. Done on the thread that also writes the volume, it adds up with
+//! the write system calls; here the writer only copies the bytes into one of a few
+//! fixed buffers and hands them over, so memory stays bounded (`DEPTH` × `BUF_LEN`).
+
+use crate::hash::{HashAlgo, MultiHasher};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+/// Bytes gathered before a buffer is handed to the hashing thread.
+const BUF_LEN: usize = 1 << 20;
+/// Buffers in flight (plus the one being filled).
+const DEPTH: usize = 4;
+
+/// What the hashing thread is told, in order.
+enum Msg {
+    /// Hash these bytes, then give the buffer back.
+    Data(Vec<u8>),
+    /// Hash this many zero bytes (holes and aff4:Zero ranges: nothing to copy).
+    Zeros(u64),
+}
+
+/// Linear hashes of a byte sequence, computed on a background thread.
+///
+/// Feed it with [`HashThread::update`] and [`HashThread::zeros`] in order, then
+/// [`HashThread::finish`]. If no thread can be started it hashes on the caller's thread.
+pub struct HashThread {
+    /// To the hashing thread; `None` when hashing inline or once the thread is gone.
+    tx: Option<SyncSender<Msg>>,
+    /// Emptied buffers coming back.
+    free: Option<Receiver<Vec<u8>>>,
+    /// The buffer being filled.
+    buf: Vec<u8>,
+    /// Buffers allocated besides `buf` (at most DEPTH).
+    allocated: usize,
+    handle: Option<JoinHandle<Vec<(HashAlgo, String)>>>,
+    /// Set when hashing on the caller's thread.
+    inline: Option<MultiHasher>,
+}
+
+impl HashThread {
+    /// Starts hashing with `algos`.
+    pub fn new(algos: &[HashAlgo]) -> Self {
+        let inline = |h| HashThread {
+            tx: None,
+            free: None,
+            buf: Vec::new(),
+            allocated: 0,
+            handle: None,
+            inline: Some(h),
+        };
+        if algos.is_empty() {
+            return inline(MultiHasher::new(algos));
+        }
+        let (tx, rx) = sync_channel::<Msg>(DEPTH);
+        let (free_tx, free_rx) = sync_channel::<Vec<u8>>(DEPTH);
+        let mut hasher = MultiHasher::new(algos);
+        let spawned = std::thread::Builder::new()
+            .name("aff4-hash".into())
+            .spawn(move || {
+                let zeros = vec![0u8; BUF_LEN];
+                for msg in rx {
+                    match msg {
+                        Msg::Data(mut v) => {
+                            hasher.update(&v);
+                            v.clear();
+                            // The writer may be finishing: then the buffer is dropped.
+                            let _ = free_tx.try_send(v);
+                        }
+                        Msg::Zeros(mut n) => {
+                            while n > 0 {
+                                let k = n.min(BUF_LEN as u64) as usize;
+                                hasher.update(zeros.get(..k).unwrap_or(&zeros));
+                                n -= k as u64;
+                            }
+                        }
+                    }
+                }
+                hasher.finish()
+            });
+        match spawned {
+            Ok(handle) => HashThread {
+                tx: Some(tx),
+                free: Some(free_rx),
+                buf: Vec::with_capacity(BUF_LEN),
+                allocated: 0,
+                handle: Some(handle),
+                inline: None,
+            },
+            Err(e) => {
+                tracing::warn!("hashing on the writer thread (cannot start a thread: {e})");
+                inline(MultiHasher::new(algos))
+            }
+        }
+    }
+
+    /// Feeds `data`.
+    pub fn update(&mut self, mut data: &[u8]) {
+        if let Some(h) = &mut self.inline {
+            h.update(data);
+            return;
+        }
+        while !data.is_empty() {
+            let room = BUF_LEN - self.buf.len();
+            let (now, later) = data.split_at(room.min(data.len()));
+            self.buf.extend_from_slice(now);
+            data = later;
+            if self.buf.len() >= BUF_LEN {
+                self.flush();
+            }
+        }
+    }
+
+    /// Feeds `n` zero bytes (without copying anything).
+    pub fn zeros(&mut self, mut n: u64) {
+        if let Some(h) = &mut self.inline {
+            let zeros = [0u8; 4096];
+            while n > 0 {
+                let k = n.min(zeros.len() as u64) as usize;
+                h.update(zeros.get(..k).unwrap_or(&zeros));
+                n -= k as u64;
+            }
+            return;
+        }
+        if n > 0 {
+            self.flush();
+            self.send(Msg::Zeros(n));
+        }
+    }
+
+    /// Hands the filled part of the buffer over (keeps the order of the calls).
+    fn flush(&mut self) {
+        if self.buf.is_empty() {
+            return;
+        }
+        // Reuse an emptied buffer; allocate until DEPTH exist; then wait for one.
+        let reused = self.free.as_ref().and_then(|f| {
+            f.try_recv().ok().or_else(|| {
+                if self.allocated < DEPTH {
+                    None
+                } else {
+                    f.recv().ok()
+                }
+            })
+        });
+        let next = reused.unwrap_or_else(|| {
+            self.allocated += 1;
+            Vec::with_capacity(BUF_LEN)
+        });
+        let full = std::mem::replace(&mut self.buf, next);
+        self.send(Msg::Data(full));
+    }
+
+    fn send(&mut self, msg: Msg) {
+        if let Some(tx) = &self.tx {
+            if tx.send(msg).is_err() {
+                // The thread is gone (it panicked): `finish` reports it.
+                self.tx = None;
+                self.free = None;
+            }
+        }
+    }
+
+    /// Returns `(algorithm, lowercase hex digest)` for each algorithm, or `None` if
+    /// the hashing thread died (a bug): the caller must not record hashes then.
+    pub fn finish(mut self) -> Option<Vec<(HashAlgo, String)>> {
+        if let Some(h) = self.inline.take() {
+            return Some(h.finish());
+        }
+        self.flush();
+        let intact = self.tx.is_some();
+        self.tx = None;
+        self.free = None;
+        let hashes = self.handle.take()?.join().ok()?;
+        intact.then_some(hashes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Any mix of updates and zero runs gives the digests of the same bytes hashed
+    /// in one go, across buffer boundaries.
+    #[test]
+    fn matches_hashing_in_one_go() {
+        let algos = [HashAlgo::Sha256, HashAlgo::Md5];
+        let mut bytes = Vec::new();
+        let mut t = HashThread::new(&algos);
+        let mut x = 7u32;
+        for i in 0..40usize {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            let n = (x as usize >> 8) % (BUF_LEN / 2 + 3);
+            if i % 3 == 0 {
+                t.zeros(n as u64);
+                bytes.resize(bytes.len() + n, 0);
+            } else {
+                let piece: Vec<u8> = (0..n).map(|k| (k as u32 ^ x) as u8).collect();
+                t.update(&piece);
+                bytes.extend_from_slice(&piece);
+            }
+        }
+        let mut expected = MultiHasher::new(&algos);
+        expected.update(&bytes);
+        assert_eq!(t.finish(), Some(expected.finish()));
+    }
+
+    #[test]
+    fn nothing_fed_is_the_empty_digest() {
+        let t = HashThread::new(&[HashAlgo::Sha256]);
+        let h = t.finish().unwrap_or_default();
+        assert_eq!(
+            h[0].1,
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
