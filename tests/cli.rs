@@ -512,39 +512,47 @@ fn damaged_avml_files_fail_cleanly_naming_the_file() {
     }
 }
 
-/// Starts an import of the sample that takes seconds (every read sleeps), waits until
-/// the output is being written, sends `sig` and checks what an examiner relies on.
-fn interrupted_run_closes_an_incomplete_container(sig: libc::c_int, name: &str) {
-    let d = tempfile::tempdir().unwrap();
-    let c = d.path().join("s.aff4");
-    // 128 KiB reads × ~21, 150 ms each, one thread: at least 3 s.
+/// Starts a slow import of the sample into `dir/s.aff4` (every read sleeps `delay_ms`,
+/// one thread, `extra` arguments added) and returns once its temporary output exists,
+/// i.e. once the signal handlers are in place.
+fn spawn_slow_import(dir: &Path, delay_ms: u32, extra: &[&str]) -> std::process::Child {
+    let c = dir.join("s.aff4");
+    let delay = delay_ms.to_string();
+    let mut args = vec![
+        "--source".to_string(),
+        format!("lime:{}", sample().display()),
+        "-o".to_string(),
+        c.to_str().unwrap().to_string(),
+        "-t".to_string(),
+        "1".to_string(),
+        "--inject-read-delay".to_string(),
+        delay,
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
     let child = bin()
-        .args([
-            "--source",
-            &format!("lime:{}", sample().display()),
-            "-o",
-            c.to_str().unwrap(),
-            "--chunk-size",
-            "4096",
-            "-t",
-            "1",
-            "--inject-read-delay",
-            "150",
-        ])
+        .args(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // The temporary file appears once the signal handlers are in place.
     let started = std::time::Instant::now();
-    let partial = format!(".s.aff4.partial-{}", child.id());
-    while !d.path().join(&partial).exists() {
+    let partial = dir.join(format!(".s.aff4.partial-{}", child.id()));
+    while !partial.exists() {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(30),
-            "{name}: the acquisition never started"
+            "the acquisition never started"
         );
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    child
+}
+
+/// Interrupts a slow import with `sig` and checks what an examiner relies on.
+fn interrupted_run_closes_an_incomplete_container(sig: libc::c_int, name: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let c = d.path().join("s.aff4");
+    // 4 KiB chunks, 150 ms per read, one thread: at least 3 s.
+    let child = spawn_slow_import(d.path(), 150, &["--chunk-size", "4096"]);
     std::thread::sleep(std::time::Duration::from_millis(400));
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, sig) }, 0);
@@ -853,33 +861,9 @@ fn a_terminal_gets_a_progress_bar_unless_quiet() {
 #[test]
 fn second_sigint_removes_the_unfinished_output() {
     let d = tempfile::tempdir().unwrap();
-    let c = d.path().join("s.aff4");
     // Each read sleeps 1 s, so the first signal finds a read in progress and the
     // second arrives before the container can be closed.
-    let child = bin()
-        .args([
-            "--source",
-            &format!("lime:{}", sample().display()),
-            "-o",
-            c.to_str().unwrap(),
-            "-t",
-            "1",
-            "--inject-read-delay",
-            "1000",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    let partial = d.path().join(format!(".s.aff4.partial-{}", child.id()));
-    while !partial.exists() {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "the acquisition never started"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    let child = spawn_slow_import(d.path(), 1000, &[]);
     std::thread::sleep(std::time::Duration::from_millis(200));
     let pid = child.id() as libc::pid_t;
     // SAFETY: kill(2) on our own child's pid.
