@@ -80,7 +80,9 @@ fn real_sample_round_trips_and_the_oracles_recognise_it() {
         .map(|r| (r["start"].as_u64().unwrap(), r["end"].as_u64().unwrap()))
         .collect();
     assert_eq!(got, ranges);
-    assert!(run(&["-q", "--verify", c.to_str().unwrap()]).status.success());
+    assert!(run(&["-q", "--verify", c.to_str().unwrap()])
+        .status
+        .success());
 
     let lime = d.path().join("x.lime");
     let o = run(&[
@@ -92,7 +94,10 @@ fn real_sample_round_trips_and_the_oracles_recognise_it() {
         c.to_str().unwrap(),
     ]);
     assert!(o.status.success());
-    assert!(std::fs::read(&lime).unwrap() == bytes, "LiME export differs");
+    assert!(
+        std::fs::read(&lime).unwrap() == bytes,
+        "LiME export differs"
+    );
 
     if let Some(vol) = venv_bin("vol") {
         let o = Command::new(vol)

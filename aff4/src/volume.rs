@@ -289,16 +289,6 @@ fn volume_urn(archive: &ZipArchive, src: &dyn ReadAt, path: &Path) -> Result<Str
     )))
 }
 
-/// Parses turtle, turning a panic inside the parser (sophia 0.10 asserts on some
-/// malformed IRIs, e.g. one holding U+FFFD from invalid UTF-8) into [`Error::Rdf`].
-fn parse_turtle_guarded(text: &str, base: &str) -> Result<Graph> {
-    std::panic::catch_unwind(|| crate::rdf::parse_turtle(text, Some(base))).unwrap_or_else(|_| {
-        Err(Error::Rdf(
-            "the Turtle parser rejected malformed input".into(),
-        ))
-    })
-}
-
 fn read_turtle(v: &Volume) -> Result<String> {
     match v.archive.read_member(
         v.src.as_ref(),
@@ -369,7 +359,7 @@ impl VolumeSet {
             if v.dialect != Dialect::Standard && text.contains(lx::AFF4_LEGACY) {
                 v.dialect = Dialect::LegacyEvimetry;
             }
-            let g = parse_turtle_guarded(&text, &v.urn).map_err(|e| {
+            let g = crate::rdf::parse_turtle(&text, Some(&v.urn)).map_err(|e| {
                 Error::Rdf(format!("{}: information.turtle: {e}", v.path.display()))
             })?;
             graph.extend(&g);

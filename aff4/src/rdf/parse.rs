@@ -63,21 +63,26 @@ pub fn parse_turtle_with_limit(text: &str, base: Option<&str>, max_len: usize) -
             .min(MAX_GRAPH_BYTES),
         skipped: 0,
     };
-    parser
-        .parse_str(text)
-        .try_for_each_triple(|t| sink.add(t.s(), t.p(), t.o()))
-        .map_err(|e| match e {
-            StreamError::SourceError(e) => {
-                let (line, col) = e.position();
-                Error::Rdf(format!(
-                    "Turtle syntax, line {} column {}: {}",
-                    line + 1,
-                    col + 1,
-                    e.kind()
-                ))
-            }
-            StreamError::SinkError(e) => e,
-        })?;
+    // sophia 0.10 indexes out of bounds on some malformed input (e.g. an unclosed
+    // `[` subject): contain that panic, quietly, and report it as an RDF error.
+    let parsed = quiet_catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parser
+            .parse_str(text)
+            .try_for_each_triple(|t| sink.add(t.s(), t.p(), t.o()))
+    }))
+    .map_err(|()| Error::Rdf("Turtle syntax: malformed input (rejected by the parser)".into()))?;
+    parsed.map_err(|e| match e {
+        StreamError::SourceError(e) => {
+            let (line, col) = e.position();
+            Error::Rdf(format!(
+                "Turtle syntax, line {} column {}: {}",
+                line + 1,
+                col + 1,
+                e.kind()
+            ))
+        }
+        StreamError::SinkError(e) => e,
+    })?;
     if sink.skipped > 0 {
         tracing::debug!(
             "information.turtle: skipped {} triple(s) with RDF 1.2 triple terms",
@@ -85,6 +90,30 @@ pub fn parse_turtle_with_limit(text: &str, base: Option<&str>, max_len: usize) -
         );
     }
     Ok(sink.graph)
+}
+
+thread_local! {
+    /// Set while this thread runs [`quiet_catch_unwind`].
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f`, turning a panic into `Err(())` without printing the panic message (the
+/// previous panic hook still runs for panics anywhere else). Installs a chaining panic
+/// hook once per process.
+fn quiet_catch_unwind<R>(f: impl FnOnce() -> R + std::panic::UnwindSafe) -> Result<R, ()> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let was = QUIET.with(|q| q.replace(true));
+    let r = std::panic::catch_unwind(f);
+    QUIET.with(|q| q.set(was));
+    r.map_err(|_| ())
 }
 
 /// `base` as a sophia base IRI, or `None` (logged) when it is not a valid IRI.
@@ -358,6 +387,16 @@ mod tests {
             let text = String::from_utf8_lossy(&t);
             let _ = parse_turtle(&text, None);
         }
+    }
+
+    /// sophia 0.10 panics on this (an unclosed `[` subject); we must return an error.
+    #[test]
+    fn parser_panic_is_an_rdf_error() {
+        // SAMPLE with `</m>` replaced by `[` (the case proptest found).
+        let text = SAMPLE.replacen("</m> a", "[ a", 1);
+        assert!(text.contains("\n[ a aff4:Image"));
+        let r = parse_turtle(&text, None);
+        assert!(matches!(r, Err(Error::Rdf(_))), "{r:?}");
     }
 
     #[test]
