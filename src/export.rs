@@ -65,7 +65,7 @@ pub fn present_runs(spans: &[Span]) -> Vec<(u64, u64)> {
 pub fn run_export(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let set = VolumeSet::open(&args.containers)?;
     let (image, size, spans) = image_spans(&set)?;
-    let mut stream = set.open_stream(&image)?;
+    let mut stream = set.open_stream_sequential(&image)?;
     let (pending, file) = PendingFile::create(out, args.force)?;
     let written = match args.format.as_str() {
         "raw" => export_raw(&mut *stream, &spans, size, file)?,
@@ -232,7 +232,7 @@ pub fn run_extract(args: &Args) -> anyhow::Result<u8> {
         if let Some(parent) = dest.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let mut stream = set.open_stream(&urn)?;
+        let mut stream = set.open_stream_sequential(&urn)?;
         // Written under a temporary name: a failed copy leaves nothing behind.
         let (pending, mut file) = PendingFile::create(&dest, args.force)?;
         let n =

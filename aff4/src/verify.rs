@@ -252,7 +252,7 @@ fn linear_hashes(
 }
 
 fn hash_stream(set: &VolumeSet, urn: &str, algos: &[HashAlgo]) -> Result<Vec<(HashAlgo, String)>> {
-    let mut s = set.open_stream(urn)?;
+    let mut s = set.open_stream_sequential(urn)?;
     if s.size() == u64::MAX {
         return Err(Error::NotFound(format!(
             "{urn} (an unbounded symbolic stream)"
@@ -795,7 +795,7 @@ fn walk_chunks(
     let info = image_stream_info(set.graph(), stream)?;
     let n_chunks = info.size.div_ceil(info.chunk_size);
     let n_bevies = n_chunks.div_ceil(info.chunks_in_segment);
-    let mut s = set.open_stream(stream)?;
+    let mut s = set.open_stream_sequential(stream)?;
     let mut buf = vec![0u8; info.chunk_size as usize];
     for bevy in 0..n_bevies {
         let first = bevy * info.chunks_in_segment;

@@ -461,7 +461,21 @@ impl VolumeSet {
     /// Opens any object as a `Read + Seek` stream (see the module documentation for
     /// how each type is opened).
     pub fn open_stream(&self, urn: &str) -> Result<Box<dyn Stream>> {
-        open_stream(&self.res, urn, &mut Vec::new())
+        open_stream(&self.res, urn, &mut Vec::new(), 0)
+    }
+
+    /// Opens any object like [`VolumeSet::open_stream`], for a reader that reads it in
+    /// order: the chunks of the ImageStreams under it are decoded in parallel ahead of
+    /// the reader, with at most [`crate::stream::READ_AHEAD_WINDOW`] bytes in flight
+    /// per ImageStream. Seeking still works (the read-ahead restarts there).
+    pub fn open_stream_sequential(&self, urn: &str) -> Result<Box<dyn Stream>> {
+        self.open_stream_read_ahead(urn, crate::stream::READ_AHEAD_WINDOW)
+    }
+
+    /// [`VolumeSet::open_stream_sequential`] with a read-ahead window of about
+    /// `window` bytes per ImageStream (at least one chunk; `0`: no read-ahead).
+    pub fn open_stream_read_ahead(&self, urn: &str, window: u64) -> Result<Box<dyn Stream>> {
+        open_stream(&self.res, urn, &mut Vec::new(), window)
     }
 
     /// Every object described in the metadata (except the volumes themselves), then
@@ -707,11 +721,13 @@ pub(crate) fn image_stream_info(g: &Graph, urn: &str) -> Result<ImageStreamInfo>
     })
 }
 
-/// Opens `urn`; `chain` holds the maps and images being opened (cycle detection).
+/// Opens `urn`; `chain` holds the maps and images being opened (cycle detection);
+/// ImageStreams get a read-ahead window of `read_ahead` bytes (0: none).
 pub(crate) fn open_stream(
     res: &Arc<Resolver>,
     urn: &str,
     chain: &mut Vec<String>,
+    read_ahead: u64,
 ) -> Result<Box<dyn Stream>> {
     if let Some(s) = Symbolic::from_iri(urn) {
         return Ok(Box::new(SymbolicStream {
@@ -725,24 +741,36 @@ pub(crate) fn open_stream(
         return Err(Error::MapCycle(chain.join(" -> ")));
     }
     chain.push(urn.to_string());
-    let opened = open_typed(res, urn, chain);
+    let opened = open_typed(res, urn, chain, read_ahead);
     chain.pop();
     opened
 }
 
-fn open_typed(res: &Arc<Resolver>, urn: &str, chain: &mut Vec<String>) -> Result<Box<dyn Stream>> {
+fn open_typed(
+    res: &Arc<Resolver>,
+    urn: &str,
+    chain: &mut Vec<String>,
+    read_ahead: u64,
+) -> Result<Box<dyn Stream>> {
     let g = &res.graph;
     if is_map(g, urn) {
         let map = Map::load(res, urn)?;
-        return Ok(Box::new(MapReader::new(map, res.clone(), chain)?));
+        return Ok(Box::new(MapReader::new(
+            map,
+            res.clone(),
+            chain,
+            read_ahead,
+        )?));
     }
     if is_image_stream(g, urn) {
         let info = image_stream_info(g, urn)?;
-        return Ok(Box::new(ImageStreamReader::new(info, res.clone())?));
+        let mut r = ImageStreamReader::new(info, res.clone())?;
+        r.set_read_ahead(read_ahead);
+        return Ok(Box::new(r));
     }
     if is_image_type(g, urn) || g.has_type(urn, lx::FILE_IMAGE) {
         if let Some(ds) = data_stream(g, urn) {
-            return open_stream(res, &ds, chain);
+            return open_stream(res, &ds, chain, read_ahead);
         }
     }
     if res.member_by_urn(urn).is_some() {

@@ -284,8 +284,14 @@ pub struct MapReader {
 
 impl MapReader {
     /// Opens the map's data targets (checking for cycles through `chain`) and checks
-    /// that every entry lies inside its target.
-    pub(crate) fn new(map: Map, res: Arc<Resolver>, chain: &mut Vec<String>) -> Result<Self> {
+    /// that every entry lies inside its target; ImageStream targets get a read-ahead
+    /// window of `read_ahead` bytes (0: none).
+    pub(crate) fn new(
+        map: Map,
+        res: Arc<Resolver>,
+        chain: &mut Vec<String>,
+        read_ahead: u64,
+    ) -> Result<Self> {
         let mut streams: HashMap<u32, Box<dyn Stream>> = HashMap::new();
         for e in &map.entries {
             let t = map.target_of(e);
@@ -294,9 +300,9 @@ impl MapReader {
             }
             let size = match streams.entry(e.target_id) {
                 std::collections::hash_map::Entry::Occupied(o) => o.get().size(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(crate::volume::open_stream(&res, t, chain)?).size()
-                }
+                std::collections::hash_map::Entry::Vacant(v) => v
+                    .insert(crate::volume::open_stream(&res, t, chain, read_ahead)?)
+                    .size(),
             };
             if e.target_offset + e.length > size {
                 return Err(Error::corrupt(

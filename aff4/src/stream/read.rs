@@ -4,8 +4,12 @@
 use crate::codec::Compression;
 use crate::volume::{Resolver, Stream};
 use crate::{Error, Result};
+use rayon::prelude::*;
 use std::io::{Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 /// Largest chunk size we accept from metadata.
 pub const MAX_CHUNK_SIZE: u64 = 64 << 20;
@@ -142,51 +146,32 @@ pub fn check_index(
     Ok(())
 }
 
-/// A `Read + Seek` view of an ImageStream. Only the bytes of the chunk being read are
-/// read from the volume (positional reads into the stored bevy); the last decoded
-/// chunk and the current bevy's index are cached. A deflated bevy member (unusual)
-/// is inflated once and cached while its chunks are read.
-pub struct ImageStreamReader {
-    info: ImageStreamInfo,
-    res: Arc<Resolver>,
-    pos: u64,
-    chunk: Option<(u64, Vec<u8>)>,
-    index: Option<(u64, Vec<IndexEntry>)>,
-    inflated_bevy: Option<(u64, Vec<u8>)>,
-    scratch: Vec<u8>,
+/// Where a chunk's stored bytes are, once its bevy index has been read.
+#[derive(Clone)]
+enum Stored {
+    /// A range of a stored (method 0) bevy member, read positionally.
+    Range(IndexEntry),
+    /// A range of a deflated bevy member, inflated whole.
+    Inflated(IndexEntry, Arc<Vec<u8>>),
 }
 
-impl ImageStreamReader {
-    /// Opens the stream described by `info` (parameters already bounded).
-    pub(crate) fn new(info: ImageStreamInfo, res: Arc<Resolver>) -> Result<Self> {
-        if info.chunk_size == 0 || info.chunk_size > MAX_CHUNK_SIZE {
-            return Err(Error::corrupt(
-                &info.urn,
-                format!("chunk size {} is out of range", info.chunk_size),
-            ));
-        }
-        if info.chunks_in_segment == 0 || info.chunks_in_segment > MAX_CHUNKS_IN_SEGMENT {
-            return Err(Error::corrupt(
-                &info.urn,
-                format!("chunksInSegment {} is out of range", info.chunks_in_segment),
-            ));
-        }
-        Ok(ImageStreamReader {
-            info,
-            res,
-            pos: 0,
-            chunk: None,
-            index: None,
-            inflated_bevy: None,
-            scratch: Vec::new(),
-        })
-    }
+/// A chunk located in its bevy, ready to be fetched and decoded on any thread.
+#[derive(Clone)]
+struct Located {
+    bevy_urn: String,
+    stored: Stored,
+}
 
-    /// The stream parameters.
-    pub fn info(&self) -> &ImageStreamInfo {
-        &self.info
-    }
+/// Finds chunks: the current bevy's index and (for a deflated bevy) the inflated
+/// bevy are cached.
+struct Locator {
+    info: Arc<ImageStreamInfo>,
+    res: Arc<Resolver>,
+    index: Option<(u64, Vec<IndexEntry>)>,
+    inflated_bevy: Option<(u64, Arc<Vec<u8>>)>,
+}
 
+impl Locator {
     fn bevy_urn(&self, bevy: u64) -> String {
         format!("{}/{:08}", self.info.urn, bevy)
     }
@@ -231,39 +216,9 @@ impl ImageStreamReader {
         Ok(())
     }
 
-    /// Copies the stored bytes of `e` in bevy `bevy` into `self.scratch`.
-    fn read_stored(&mut self, bevy: u64, e: IndexEntry) -> Result<()> {
-        let bevy_urn = self.bevy_urn(bevy);
-        let deflated = self
-            .res
-            .member_by_urn(&bevy_urn)
-            .is_some_and(|(_, m)| m.method == crate::zip::Method::Deflated);
-        self.scratch.resize(e.length as usize, 0);
-        if !deflated {
-            return self
-                .res
-                .read_member_range(&bevy_urn, e.offset, &mut self.scratch);
-        }
-        if !self.inflated_bevy.as_ref().is_some_and(|(b, _)| *b == bevy) {
-            let limit = self.info.chunks_in_segment * max_stored_chunk(self.info.chunk_size);
-            let data = self
-                .res
-                .read_member_by_urn(&bevy_urn, limit.min(crate::volume::MEMBER_LIMIT))?;
-            self.inflated_bevy = Some((bevy, data));
-        }
-        let src = self
-            .inflated_bevy
-            .as_ref()
-            .and_then(|(_, d)| d.get(e.offset as usize..(e.offset + e.length) as usize))
-            .ok_or_else(|| Error::corrupt(&bevy_urn, "index entry past the inflated bevy"))?;
-        self.scratch.copy_from_slice(src);
-        Ok(())
-    }
-
-    fn load_chunk(&mut self, chunk: u64) -> Result<()> {
-        if self.chunk.as_ref().is_some_and(|(c, _)| *c == chunk) {
-            return Ok(());
-        }
+    /// Finds chunk `chunk`: its bevy index entry, and the inflated bevy if the bevy
+    /// member is deflated.
+    fn locate(&mut self, chunk: u64) -> Result<Located> {
         let (bevy, i) = (
             chunk / self.info.chunks_in_segment,
             chunk % self.info.chunks_in_segment,
@@ -277,14 +232,285 @@ impl ImageStreamReader {
             .ok_or_else(|| {
                 Error::corrupt(&bevy_urn, format!("index has no entry for chunk {i}"))
             })?;
-        self.read_stored(bevy, e)?;
+        let deflated = self
+            .res
+            .member_by_urn(&bevy_urn)
+            .is_some_and(|(_, m)| m.method == crate::zip::Method::Deflated);
+        if !deflated {
+            return Ok(Located {
+                bevy_urn,
+                stored: Stored::Range(e),
+            });
+        }
+        let data = match &self.inflated_bevy {
+            Some((b, d)) if *b == bevy => d.clone(),
+            _ => {
+                let limit = self.info.chunks_in_segment * max_stored_chunk(self.info.chunk_size);
+                let data = Arc::new(
+                    self.res
+                        .read_member_by_urn(&bevy_urn, limit.min(crate::volume::MEMBER_LIMIT))?,
+                );
+                self.inflated_bevy = Some((bevy, data.clone()));
+                data
+            }
+        };
+        Ok(Located {
+            bevy_urn,
+            stored: Stored::Inflated(e, data),
+        })
+    }
+}
+
+/// Fetches the stored bytes of `loc` into `scratch` and decodes them into `out`.
+fn decode(
+    info: &ImageStreamInfo,
+    res: &Resolver,
+    loc: &Located,
+    scratch: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let stored: &[u8] = match &loc.stored {
+        Stored::Range(e) => {
+            scratch.resize(e.length as usize, 0);
+            res.read_member_range(&loc.bevy_urn, e.offset, scratch)?;
+            scratch
+        }
+        Stored::Inflated(e, data) => data
+            .get(e.offset as usize..(e.offset + e.length) as usize)
+            .ok_or_else(|| Error::corrupt(&loc.bevy_urn, "index entry past the inflated bevy"))?,
+    };
+    info.compression
+        .decode_chunk(stored, info.chunk_size as usize, out, &loc.bevy_urn)
+}
+
+/// Bytes of decoded chunks a read-ahead keeps in flight at most (batches queued,
+/// the one being decoded and the one being consumed), whatever the image size.
+pub const READ_AHEAD_WINDOW: u64 = 32 << 20;
+/// Bytes of chunks decoded together on the worker pool.
+const READ_AHEAD_BATCH: u64 = 4 << 20;
+
+/// Decoded chunks in stream order, produced ahead of the reader.
+type Batch = Vec<Result<Vec<u8>>>;
+
+/// A background thread that locates chunks in order and decodes them a batch at a
+/// time (on the rayon pool when there are more than two cores), ahead of the
+/// reader; a bounded channel holds the batches.
+struct ReadAhead {
+    /// The chunk the next decoded chunk will be.
+    next: u64,
+    /// The rest of the batch being consumed.
+    current: std::vec::IntoIter<Result<Vec<u8>>>,
+    rx: Option<Receiver<Batch>>,
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl ReadAhead {
+    /// Starts decoding from `first` to the end of the stream, in batches of
+    /// `batch` chunks with at most `depth` batches queued. `None` if no thread can be
+    /// started.
+    fn start(
+        info: Arc<ImageStreamInfo>,
+        res: Arc<Resolver>,
+        first: u64,
+        batch: u64,
+        depth: usize,
+    ) -> Option<Self> {
+        let n_chunks = info.size.div_ceil(info.chunk_size);
+        let (tx, rx) = sync_channel::<Batch>(depth);
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        // With two cores, this thread decoding while the reader consumes uses both;
+        // the worker pool only pays off beyond that (its idle workers spin, taking
+        // time from the reader).
+        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 2;
+        let handle = std::thread::Builder::new()
+            .name("aff4-readahead".into())
+            .spawn(move || {
+                let mut loc = Locator {
+                    info: info.clone(),
+                    res: res.clone(),
+                    index: None,
+                    inflated_bevy: None,
+                };
+                let mut scratch = Vec::new();
+                let mut chunk = first;
+                while chunk < n_chunks && !stop2.load(Ordering::Relaxed) {
+                    let end = n_chunks.min(chunk + batch);
+                    let mut located = Vec::with_capacity((end - chunk) as usize);
+                    let mut failed = None;
+                    for c in chunk..end {
+                        match loc.locate(c) {
+                            Ok(l) => located.push(l),
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    let one = |scratch: &mut Vec<u8>, l: &Located| {
+                        let mut v = Vec::new();
+                        decode(&info, &res, l, scratch, &mut v).map(|()| v)
+                    };
+                    let mut out: Batch = if parallel {
+                        located.par_iter().map_init(Vec::new, one).collect()
+                    } else {
+                        located.iter().map(|l| one(&mut scratch, l)).collect()
+                    };
+                    // Nothing is decoded past the first error: the reader stops there.
+                    if let Some(bad) = out.iter().position(|r| r.is_err()) {
+                        out.truncate(bad + 1);
+                        failed = None;
+                        chunk = n_chunks;
+                    }
+                    if let Some(e) = failed {
+                        out.push(Err(e));
+                        chunk = n_chunks;
+                    } else if chunk < n_chunks {
+                        chunk = end;
+                    }
+                    if tx.send(out).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(ReadAhead {
+            next: first,
+            current: Vec::new().into_iter(),
+            rx: Some(rx),
+            stop,
+            handle: Some(handle),
+        })
+    }
+
+    /// The next decoded chunk (`self.next`), waiting for it if need be; `None` if
+    /// the thread ended without producing it.
+    fn take(&mut self) -> Option<Result<Vec<u8>>> {
+        loop {
+            if let Some(r) = self.current.next() {
+                self.next += 1;
+                return Some(r);
+            }
+            self.current = self.rx.as_ref()?.recv().ok()?.into_iter();
+        }
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Closing the channel wakes a producer blocked on a full queue.
+        self.rx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A `Read + Seek` view of an ImageStream. Only the bytes of the chunk being read are
+/// read from the volume (positional reads into the stored bevy); the last decoded
+/// chunk and the current bevy's index are cached. A deflated bevy member (unusual)
+/// is inflated once and cached while its chunks are read.
+///
+/// With [`ImageStreamReader::set_read_ahead`], chunks are decoded in parallel ahead of
+/// a reader that reads in order (a seek elsewhere restarts the read-ahead there),
+/// with at most [`READ_AHEAD_WINDOW`] bytes in flight; a corrupt chunk is still
+/// reported, with the same error, when the reader gets to it.
+pub struct ImageStreamReader {
+    info: Arc<ImageStreamInfo>,
+    loc: Locator,
+    pos: u64,
+    chunk: Option<(u64, Vec<u8>)>,
+    scratch: Vec<u8>,
+    /// Read-ahead in chunks per batch and batches queued; `None` when off.
+    read_ahead: Option<(u64, usize)>,
+    ahead: Option<ReadAhead>,
+}
+
+impl ImageStreamReader {
+    /// Opens the stream described by `info` (parameters already bounded).
+    pub(crate) fn new(info: ImageStreamInfo, res: Arc<Resolver>) -> Result<Self> {
+        if info.chunk_size == 0 || info.chunk_size > MAX_CHUNK_SIZE {
+            return Err(Error::corrupt(
+                &info.urn,
+                format!("chunk size {} is out of range", info.chunk_size),
+            ));
+        }
+        if info.chunks_in_segment == 0 || info.chunks_in_segment > MAX_CHUNKS_IN_SEGMENT {
+            return Err(Error::corrupt(
+                &info.urn,
+                format!("chunksInSegment {} is out of range", info.chunks_in_segment),
+            ));
+        }
+        let info = Arc::new(info);
+        Ok(ImageStreamReader {
+            info: info.clone(),
+            loc: Locator {
+                info,
+                res,
+                index: None,
+                inflated_bevy: None,
+            },
+            pos: 0,
+            chunk: None,
+            scratch: Vec::new(),
+            read_ahead: None,
+            ahead: None,
+        })
+    }
+
+    /// The stream parameters.
+    pub fn info(&self) -> &ImageStreamInfo {
+        &self.info
+    }
+
+    /// Turns read-ahead on with a window of about `window` bytes (at least two
+    /// chunks; `0` turns it off). Meant for readers that read the stream in order.
+    pub fn set_read_ahead(&mut self, window: u64) {
+        self.ahead = None;
+        if window == 0 {
+            self.read_ahead = None;
+            return;
+        }
+        let cs = self.info.chunk_size;
+        let batch = (READ_AHEAD_BATCH.min(window / 4) / cs).max(1);
+        // Queued batches; one more is being decoded and one consumed.
+        let depth = (window / (batch * cs)).saturating_sub(2).clamp(1, 8) as usize;
+        self.read_ahead = Some((batch, depth));
+    }
+
+    fn load_chunk(&mut self, chunk: u64) -> Result<()> {
+        if self.chunk.as_ref().is_some_and(|(c, _)| *c == chunk) {
+            return Ok(());
+        }
+        if let Some((batch, depth)) = self.read_ahead {
+            if self.ahead.as_ref().is_some_and(|a| a.next != chunk) {
+                self.ahead = None;
+            }
+            if self.ahead.is_none() {
+                self.ahead =
+                    ReadAhead::start(self.info.clone(), self.loc.res.clone(), chunk, batch, depth);
+            }
+            if let Some(r) = self.ahead.as_mut().and_then(ReadAhead::take) {
+                return match r {
+                    Ok(v) => {
+                        self.chunk = Some((chunk, v));
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // Stopped at the error: a retry starts over (and fails alike).
+                        self.ahead = None;
+                        Err(e)
+                    }
+                };
+            }
+            // No thread, or it ended early: decode here.
+            self.ahead = None;
+        }
+        let loc = self.loc.locate(chunk)?;
         let mut out = self.chunk.take().map(|(_, v)| v).unwrap_or_default();
-        self.info.compression.decode_chunk(
-            &self.scratch,
-            self.info.chunk_size as usize,
-            &mut out,
-            &bevy_urn,
-        )?;
+        decode(&self.info, &self.loc.res, &loc, &mut self.scratch, &mut out)?;
         self.chunk = Some((chunk, out));
         Ok(())
     }
