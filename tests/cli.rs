@@ -2,51 +2,13 @@
 //! oracles (pyaff4, Volatility 3), and the failure modes an examiner must be able to trust.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pmem-aff4"))
-}
-
-fn run(args: &[&str]) -> Output {
-    bin().args(args).output().expect("run pmem-aff4")
-}
+mod common;
+use common::{acquire, bin, export, in_ci, run, venv_bin};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.lime")
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-fn venv_bin(name: &str) -> Option<PathBuf> {
-    let venv = std::env::var_os("PMEM_AFF4_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let p = venv.join("bin").join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    let msg = format!(
-        "oracle missing: {} (run ../shared/oracles/setup-venv.sh .venv)",
-        p.display()
-    );
-    assert!(!in_ci(), "{msg}");
-    eprintln!("SKIP: {msg}");
-    None
-}
-
-fn acquire(src: &str, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec!["--source", src, "-o", out.to_str().unwrap(), "--json", "-q"];
-    args.extend_from_slice(extra);
-    let o = run(&args);
-    assert!(
-        o.status.success(),
-        "acquire failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    serde_json::from_slice(&o.stdout).expect("JSON summary")
 }
 
 fn sha256_file(p: &Path) -> String {
@@ -69,40 +31,18 @@ fn lime_import_exports_identically_in_every_format() {
     );
     // LiME round trip is byte-identical.
     let lime = d.path().join("x.lime");
-    assert!(run(&[
-        "-q",
-        "--export",
-        lime.to_str().unwrap(),
-        "--format",
-        "lime",
-        c.to_str().unwrap()
-    ])
-    .status
-    .success());
+    export(&c, &lime, "lime");
     assert_eq!(
         std::fs::read(&lime).unwrap(),
         std::fs::read(sample()).unwrap()
     );
     // Raw export hashes to the SHA-256 in the summary and the metadata.
     let raw = d.path().join("x.raw");
-    assert!(
-        run(&["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()])
-            .status
-            .success()
-    );
+    export(&c, &raw, "raw");
     assert_eq!(sha256_file(&raw), rep["hashes"]["sha256"].as_str().unwrap());
     // ELF export re-imports to the same image.
     let elf = d.path().join("x.elf");
-    assert!(run(&[
-        "-q",
-        "--export",
-        elf.to_str().unwrap(),
-        "--format",
-        "elf",
-        c.to_str().unwrap()
-    ])
-    .status
-    .success());
+    export(&c, &elf, "elf");
     let c2 = d.path().join("e.aff4");
     let rep2 = acquire(&format!("elf:{}", elf.display()), &c2, &[]);
     assert_eq!(rep2["hashes"]["sha256"], rep["hashes"]["sha256"]);
@@ -155,16 +95,7 @@ fn every_codec_round_trips() {
             &["-c", codec, "-t", "2"],
         );
         let lime = d.path().join(format!("{codec}.lime"));
-        assert!(run(&[
-            "-q",
-            "--export",
-            lime.to_str().unwrap(),
-            "--format",
-            "lime",
-            c.to_str().unwrap()
-        ])
-        .status
-        .success());
+        export(&c, &lime, "lime");
         assert_eq!(
             std::fs::read(&lime).unwrap(),
             std::fs::read(sample()).unwrap(),
@@ -186,11 +117,7 @@ fn pyaff4_reads_our_container_and_its_validator_finds_no_invalid_hash() {
         &["--chunk-size", "4096"],
     );
     let raw = d.path().join("x.raw");
-    assert!(
-        run(&["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()])
-            .status
-            .success()
-    );
+    export(&c, &raw, "raw");
     let script = r#"
 import sys, hashlib
 from pyaff4 import container, rdfvalue, block_hasher
@@ -231,16 +158,7 @@ fn volatility_finds_the_linux_banner_in_the_lime_export() {
     let c = d.path().join("s.aff4");
     acquire(&format!("lime:{}", sample().display()), &c, &[]);
     let lime = d.path().join("x.lime");
-    assert!(run(&[
-        "-q",
-        "--export",
-        lime.to_str().unwrap(),
-        "--format",
-        "lime",
-        c.to_str().unwrap()
-    ])
-    .status
-    .success());
+    export(&c, &lime, "lime");
     let o = Command::new(vol)
         .args(["-q", "-f"])
         .arg(&lime)
@@ -278,11 +196,7 @@ fn unreadable_pages_are_marked_counted_and_verified() {
         .status
         .success());
     let raw = d.path().join("x.raw");
-    assert!(
-        run(&["-q", "--export", raw.to_str().unwrap(), c.to_str().unwrap()])
-            .status
-            .success()
-    );
+    export(&c, &raw, "raw");
     let bytes = std::fs::read(&raw).unwrap();
     // The pattern tiles by address (AFF4-FORMAT.md §4.3): it appears within one period.
     assert!(bytes[0x2000..0x2000 + 28]
@@ -429,25 +343,10 @@ fn avml_compressed_lime_imports_like_the_uncompressed_one() {
         .unwrap()
         .contains("AVML"));
     let lime = d.path().join("x.lime");
-    let o = run(&[
-        "-q",
-        "--export",
-        lime.to_str().unwrap(),
-        "--format",
-        "lime",
-        c2.to_str().unwrap(),
-    ]);
-    assert!(o.status.success());
+    export(&c2, &lime, "lime");
     assert!(std::fs::read(&lime).unwrap() == v1, "LiME export differs");
     let raw = d.path().join("x.raw");
-    assert!(run(&[
-        "-q",
-        "--export",
-        raw.to_str().unwrap(),
-        c2.to_str().unwrap()
-    ])
-    .status
-    .success());
+    export(&c2, &raw, "raw");
     assert_eq!(
         sha256_file(&raw),
         rep1["hashes"]["sha256"].as_str().unwrap()

@@ -4,33 +4,15 @@
 //! banner, pyaff4 reads the banner's bytes from our container).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
+
+mod common;
+use common::{acquire, export, run, venv_bin};
 
 const BANNER: &str = "Linux version 6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org)";
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_pmem-aff4"))
-        .args(args)
-        .output()
-        .expect("run pmem-aff4")
-}
-
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/linux-6.1-qemu.lime")
-}
-
-fn venv_bin(name: &str) -> Option<PathBuf> {
-    let venv = std::env::var_os("PMEM_AFF4_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv"));
-    let p = venv.join("bin").join(name);
-    if p.exists() {
-        return Some(p);
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    assert!(!ci, "oracle missing: {}", p.display());
-    eprintln!("SKIP: oracle missing: {}", p.display());
-    None
 }
 
 /// (start, end) of each LiME range, and the offset of the banner in the file.
@@ -61,16 +43,7 @@ fn real_sample_round_trips_and_the_oracles_recognise_it() {
 
     let d = tempfile::tempdir().unwrap();
     let c = d.path().join("real.aff4");
-    let o = run(&[
-        "--source",
-        &format!("lime:{}", sample().display()),
-        "-o",
-        c.to_str().unwrap(),
-        "--json",
-        "-q",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rep: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rep = acquire(&format!("lime:{}", sample().display()), &c, &[]);
     assert_eq!(rep["complete"], true);
     assert_eq!(rep["unreadable_pages"], 0);
     let got: Vec<(u64, u64)> = rep["ranges"]
@@ -85,15 +58,7 @@ fn real_sample_round_trips_and_the_oracles_recognise_it() {
         .success());
 
     let lime = d.path().join("x.lime");
-    let o = run(&[
-        "-q",
-        "--export",
-        lime.to_str().unwrap(),
-        "--format",
-        "lime",
-        c.to_str().unwrap(),
-    ]);
-    assert!(o.status.success());
+    export(&c, &lime, "lime");
     assert!(
         std::fs::read(&lime).unwrap() == bytes,
         "LiME export differs"
