@@ -23,6 +23,15 @@ enum Msg {
     Zeros(u64),
 }
 
+/// Feeds `n` zero bytes to `h`, `zeros` (all zero) at a time.
+fn hash_zeros(h: &mut MultiHasher, zeros: &[u8], mut n: u64) {
+    while n > 0 {
+        let k = n.min(zeros.len() as u64) as usize;
+        h.update(zeros.get(..k).unwrap_or(zeros));
+        n -= k as u64;
+    }
+}
+
 /// Linear hashes of a byte sequence, computed on a background thread.
 ///
 /// Feed it with [`HashThread::update`] and [`HashThread::zeros`] in order, then
@@ -70,13 +79,7 @@ impl HashThread {
                             // The writer may be finishing: then the buffer is dropped.
                             let _ = free_tx.try_send(v);
                         }
-                        Msg::Zeros(mut n) => {
-                            while n > 0 {
-                                let k = n.min(BUF_LEN as u64) as usize;
-                                hasher.update(zeros.get(..k).unwrap_or(&zeros));
-                                n -= k as u64;
-                            }
-                        }
+                        Msg::Zeros(n) => hash_zeros(&mut hasher, &zeros, n),
                     }
                 }
                 hasher.finish()
@@ -115,14 +118,9 @@ impl HashThread {
     }
 
     /// Feeds `n` zero bytes (without copying anything).
-    pub fn zeros(&mut self, mut n: u64) {
+    pub fn zeros(&mut self, n: u64) {
         if let Some(h) = &mut self.inline {
-            let zeros = [0u8; 4096];
-            while n > 0 {
-                let k = n.min(zeros.len() as u64) as usize;
-                h.update(zeros.get(..k).unwrap_or(&zeros));
-                n -= k as u64;
-            }
+            hash_zeros(h, &[0u8; 4096], n);
             return;
         }
         if n > 0 {

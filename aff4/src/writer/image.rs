@@ -15,8 +15,9 @@ use crate::zip::ZipWriter;
 use crate::{Error, Result};
 use std::io::Write;
 
-/// Zeros for hashing holes and aff4:Zero ranges without allocating.
-static ZEROS: [u8; 1 << 20] = [0; 1 << 20];
+/// Longest tile of a repeating symbolic pattern built for hashing (holes and
+/// aff4:Zero need none: the hashing thread hashes zeros itself).
+const PATTERN_TILE: u64 = 1 << 20;
 
 /// What a finished image holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +202,7 @@ impl ImageCore {
         match s {
             Symbolic::Zero => self.hasher.zeros(len),
             Symbolic::Byte(_) | Symbolic::FfDevice => {
-                let tile = len.min(ZEROS.len() as u64) as usize;
+                let tile = len.min(PATTERN_TILE) as usize;
                 self.scratch.resize(tile, 0);
                 s.fill(addr, &mut self.scratch);
                 hash_repeated(&mut self.hasher, &self.scratch, len);
