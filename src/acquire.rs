@@ -504,25 +504,14 @@ fn add_input<W: Write>(vw: &mut VolumeWriter<W>, path: &Path) -> anyhow::Result<
     Ok(name)
 }
 
+/// Now as `xsd:dateTime` in UTC (`YYYY-MM-DDTHH:MM:SSZ`).
 fn now_rfc3339() -> String {
-    rfc3339(SystemTime::now())
-}
-
-/// UTC timestamp `YYYY-MM-DDTHH:MM:SSZ` (the library's `xsd:dateTime` form).
-pub fn rfc3339(t: SystemTime) -> String {
-    aff4::writer::xsd_datetime(t)
+    aff4::writer::xsd_datetime(SystemTime::now())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rfc3339_known_instants() {
-        assert_eq!(rfc3339(SystemTime::UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_795_564_800);
-        assert_eq!(rfc3339(t), "2026-11-25T00:00:00Z");
-    }
 
     #[test]
     fn wildcard_matches() {

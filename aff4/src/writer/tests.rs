@@ -12,6 +12,10 @@ fn datetimes_are_utc_rfc3339() {
         xsd_datetime(UNIX_EPOCH - Duration::from_secs(1)),
         "1969-12-31T23:59:59Z"
     );
+    assert_eq!(
+        xsd_datetime(UNIX_EPOCH + Duration::from_secs(1_795_564_800)),
+        "2026-11-25T00:00:00Z"
+    );
 }
 
 #[test]
