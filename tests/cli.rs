@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{acquire, bin, export, in_ci, run, venv_bin};
+use common::{acquire, assert_volatility_banner, bin, export, in_ci, run, venv_bin};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.lime")
@@ -153,23 +153,12 @@ print("PYAFF4-OK")
 
 #[test]
 fn volatility_finds_the_linux_banner_in_the_lime_export() {
-    let Some(vol) = venv_bin("vol") else { return };
     let d = tempfile::tempdir().unwrap();
     let c = d.path().join("s.aff4");
     acquire(&format!("lime:{}", sample().display()), &c, &[]);
     let lime = d.path().join("x.lime");
     export(&c, &lime, "lime");
-    let o = Command::new(vol)
-        .args(["-q", "-f"])
-        .arg(&lime)
-        .arg("banners.Banners")
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("Linux version 6.1.0-50-cloud-amd64"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_volatility_banner(&lime, "Linux version 6.1.0-50-cloud-amd64");
 }
 
 #[test]

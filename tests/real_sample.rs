@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{acquire, export, run, venv_bin};
+use common::{acquire, assert_volatility_banner, export, run, venv_bin};
 
 const BANNER: &str = "Linux version 6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org)";
 
@@ -64,20 +64,7 @@ fn real_sample_round_trips_and_the_oracles_recognise_it() {
         "LiME export differs"
     );
 
-    if let Some(vol) = venv_bin("vol") {
-        let o = Command::new(vol)
-            .args(["-q", "-f"])
-            .arg(&lime)
-            .arg("banners.Banners")
-            .output()
-            .unwrap();
-        assert!(
-            String::from_utf8_lossy(&o.stdout).contains(BANNER),
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-    }
+    assert_volatility_banner(&lime, BANNER);
 
     if let Some(py) = venv_bin("python") {
         // The banner's physical address: its range's start + its offset in that range.

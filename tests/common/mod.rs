@@ -69,3 +69,22 @@ pub fn export(container: &Path, out: &Path, format: &str) {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Runs Volatility 3's `banners.Banners` on the LiME file `lime` (from the oracle venv)
+/// and asserts that it prints `banner`. Skips, saying so, when the oracle is missing
+/// outside CI.
+pub fn assert_volatility_banner(lime: &Path, banner: &str) {
+    let Some(vol) = venv_bin("vol") else { return };
+    let o = Command::new(vol)
+        .args(["-q", "-f"])
+        .arg(lime)
+        .arg("banners.Banners")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(banner),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
