@@ -254,13 +254,15 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
     }
     let sha = rep.hashes.get("sha256").map_or("-", |s| s.as_str());
     eprintln!(
-        "{}: {} acquired from {}, stored {} (ratio {:.2}), {} unreadable pages, {:.1} s, SHA-256 {}",
+        "{}: {} acquired from {} [{}], stored {} (ratio {:.2}), {} unreadable page{}, {:.1} s, SHA-256 {}",
         rep.output,
         report::human(rep.bytes_acquired),
         rep.source_description,
+        range_list(&rep.ranges),
         report::human(rep.stored_bytes),
         rep.ratio,
         rep.unreadable_pages,
+        if rep.unreadable_pages == 1 { "" } else { "s" },
         rep.seconds,
         sha
     );
@@ -282,6 +284,25 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// At most this many ranges are spelled out in the summary line (`--json` has them all).
+const SUMMARY_RANGES: usize = 16;
+
+/// `start-end` of each range (half-open, hex), the first [`SUMMARY_RANGES`] of them.
+fn range_list(ranges: &[report::Range]) -> String {
+    let mut list: Vec<String> = ranges
+        .iter()
+        .take(SUMMARY_RANGES)
+        .map(|r| format!("{:#x}-{:#x}", r.start, r.end))
+        .collect();
+    if ranges.len() > SUMMARY_RANGES {
+        list.push(format!(
+            "... {} more (-l or --json)",
+            ranges.len() - SUMMARY_RANGES
+        ));
+    }
+    list.join(" ")
 }
 
 fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
@@ -518,5 +539,24 @@ mod tests {
         assert!(wildcard("*.txt", "a.txt"));
         assert!(!wildcard("*.txt", "a.bin"));
         assert!(wildcard("a?c", "abc"));
+    }
+
+    #[test]
+    fn summary_spells_out_the_first_ranges_and_counts_the_rest() {
+        let r = |start, end| report::Range { start, end };
+        assert_eq!(
+            range_list(&[r(0x1000, 0x9f000), r(0x100000, 0x200000)]),
+            "0x1000-0x9f000 0x100000-0x200000"
+        );
+        let many: Vec<report::Range> = (0..SUMMARY_RANGES as u64 + 3)
+            .map(|i| r(i << 30, (i << 30) + 4096))
+            .collect();
+        let s = range_list(&many);
+        assert_eq!(s.matches("-0x").count(), SUMMARY_RANGES, "{s}");
+        assert!(s.ends_with("... 3 more (-l or --json)"), "{s}");
+        assert!(
+            !s.contains(&format!("{:#x}-", (SUMMARY_RANGES as u64) << 30)),
+            "{s}"
+        );
     }
 }

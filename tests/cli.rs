@@ -679,6 +679,17 @@ fn without_a_terminal_only_the_summary_and_with_q_only_errors() {
     assert_eq!(lines.len(), 1, "only the summary: {err:?}");
     assert!(lines[0].starts_with(&format!("{}: 2.6 MiB acquired from LiME dump", c.display())));
     assert!(lines[0].contains("SHA-256 "), "{err}");
+    // The line names the source's ranges, as the LiME headers give them (half-open).
+    let bytes = std::fs::read(sample()).unwrap();
+    let ranges: Vec<String> = lime_ranges(&bytes)
+        .iter()
+        .map(|(start, data)| format!("{start:#x}-{:#x}", start + data.len() as u64))
+        .collect();
+    assert!(ranges.len() >= 2);
+    assert!(
+        lines[0].contains(&format!("[{}]", ranges.join(" "))),
+        "ranges {ranges:?} in {err:?}"
+    );
     assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
     // -q: nothing at all on success, for every mode.
     let c2 = d.path().join("q.aff4");

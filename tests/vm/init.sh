@@ -140,6 +140,9 @@ step devmem pmem-aff4 -v --source devmem -o $R/devmem.aff4
 step auto timeout -s INT 4 pmem-aff4 -v -o $R/auto.aff4 --json
 step rmmod rmmod pmem
 ls /dev/pmem >$R/devpmem-after-rmmod.ls 2>&1
+# What a responder types on a host without our module: no flags at all (auto picks
+# /proc/kcore); stderr is not a terminal, so it holds the one-line summary.
+step plain pmem-aff4 -o $R/plain.aff4
 
 # The /dev/crash source, through the test-only module.
 step insmod_crash insmod /crashdev.ko

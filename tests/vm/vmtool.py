@@ -56,6 +56,23 @@ def cmd_iomem_ram(path):
     print_ranges(rs)
 
 
+def cmd_summary_check(err_path, iomem_path, source):
+    """The acquisition's stderr is the summary line naming `source` and, in brackets,
+    every top-level System RAM range of the guest (half-open, hex), followed at most by
+    the line listing unreadable ranges."""
+    lines = open(err_path, encoding="utf-8", errors="replace").read().splitlines()
+    extra = [x for x in lines[1:] if not x.startswith("unreadable: ")]
+    if not lines or extra:
+        die(f"{err_path}: expected the summary line (and unreadable ranges), got: {lines[-5:]}")
+    line = lines[0]
+    want = "[" + " ".join(f"{s:#x}-{e:#x}" for s, e in iomem_ram(iomem_path)) + "]"
+    if "acquired from " + source not in line:
+        die(f"source {source!r} not named in: {line}")
+    if want not in line:
+        die(f"ranges {want} not in: {line}")
+    print(line)
+
+
 def cmd_iomem_find(path, name):
     for d, s, e, n in parse_iomem(path):
         if n == name:
@@ -409,6 +426,7 @@ def cmd_vmcoreinfo_check(view_json, container, note_file, kallsyms_text, kstart,
 COMMANDS = {
     "iomem-ram": cmd_iomem_ram,
     "iomem-find": cmd_iomem_find,
+    "summary-check": cmd_summary_check,
     "map-ram": cmd_map_ram,
     "cmp": cmd_cmp,
     "size": cmd_size,
