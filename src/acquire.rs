@@ -267,20 +267,10 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
         sha
     );
     if !rep.unreadable_ranges.is_empty() {
-        let list: Vec<String> = rep
-            .unreadable_ranges
-            .iter()
-            .take(20)
-            .map(|r| format!("{:#x}-{:#x}", r.start, r.end))
-            .collect();
+        let (list, left_off) = hex_ranges(&rep.unreadable_ranges, UNREADABLE_RANGES, ", ");
         eprintln!(
-            "unreadable: {}{}",
-            list.join(", "),
-            if rep.unreadable_ranges.len() > 20 {
-                ", ..."
-            } else {
-                ""
-            }
+            "unreadable: {list}{}",
+            if left_off > 0 { ", ..." } else { "" }
         );
     }
     Ok(())
@@ -288,21 +278,28 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
 
 /// At most this many ranges are spelled out in the summary line (`--json` has them all).
 const SUMMARY_RANGES: usize = 16;
+/// At most this many unreadable ranges are spelled out after the summary line.
+const UNREADABLE_RANGES: usize = 20;
 
-/// `start-end` of each range (half-open, hex), the first [`SUMMARY_RANGES`] of them.
-fn range_list(ranges: &[report::Range]) -> String {
-    let mut list: Vec<String> = ranges
+/// `start-end` (half-open, hex) of the first `limit` ranges joined by `sep`, and how
+/// many ranges were left off.
+fn hex_ranges(ranges: &[report::Range], limit: usize, sep: &str) -> (String, usize) {
+    let list: Vec<String> = ranges
         .iter()
-        .take(SUMMARY_RANGES)
+        .take(limit)
         .map(|r| format!("{:#x}-{:#x}", r.start, r.end))
         .collect();
-    if ranges.len() > SUMMARY_RANGES {
-        list.push(format!(
-            "... {} more (-l or --json)",
-            ranges.len() - SUMMARY_RANGES
-        ));
+    (list.join(sep), ranges.len().saturating_sub(limit))
+}
+
+/// The summary line's ranges: the first [`SUMMARY_RANGES`], then how many more.
+fn range_list(ranges: &[report::Range]) -> String {
+    let (list, left_off) = hex_ranges(ranges, SUMMARY_RANGES, " ");
+    if left_off > 0 {
+        format!("{list} ... {left_off} more (-l or --json)")
+    } else {
+        list
     }
-    list.join(" ")
 }
 
 fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
