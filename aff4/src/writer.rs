@@ -163,7 +163,7 @@ pub fn new_urn() -> String {
 /// 16 bytes unique per call, per process and per instant, from non-blocking sources.
 fn unique_bytes() -> [u8; 16] {
     use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hash, Hasher};
+    use std::hash::BuildHasher;
     use std::sync::atomic::{AtomicU64, Ordering};
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let call = CALLS.fetch_add(1, Ordering::Relaxed);
@@ -172,9 +172,8 @@ fn unique_bytes() -> [u8; 16] {
         .map_or(0, |d| d.as_nanos());
     let mut out = [0u8; 16];
     for (half, slot) in out.chunks_exact_mut(8).enumerate() {
-        let mut h = RandomState::new().build_hasher();
-        (half, call, now, std::process::id()).hash(&mut h);
-        slot.copy_from_slice(&h.finish().to_le_bytes());
+        let h = RandomState::new().hash_one((half, call, now, std::process::id()));
+        slot.copy_from_slice(&h.to_le_bytes());
     }
     out
 }

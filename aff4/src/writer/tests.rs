@@ -1,6 +1,6 @@
 use super::*;
-use std::time::{Duration, UNIX_EPOCH};
 use std::collections::HashSet;
+use std::time::{Duration, UNIX_EPOCH};
 
 #[test]
 fn datetimes_are_utc_rfc3339() {
