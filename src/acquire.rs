@@ -43,6 +43,11 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         crate::output::check_overwrite(out, args.force)?;
     }
 
+    // Inputs are checked before any memory is read: a typo must not cost the acquisition.
+    let inputs = expand_inputs(&args.inputs)?;
+
+    crate::watchdog::start();
+    crate::watchdog::step(format!("opening the memory source ({})", args.source));
     let source = open_source(args)?;
     let ranges: Vec<PhysRange> = source.ranges().to_vec();
     if ranges.is_empty() {
@@ -113,6 +118,11 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         batches: budget.batches,
         compression,
     };
+    crate::watchdog::step(format!(
+        "reading physical memory from {} (or writing {})",
+        source.description(),
+        out.display()
+    ));
     let mut adapter = MemSink { mem: &mut mem };
     let outcome = pipeline::run(
         source.as_ref(),
@@ -120,7 +130,10 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         &cfg,
         &signals::stop_requested,
         &mut adapter,
-        &|n| bar.inc(n),
+        &|n| {
+            bar.inc(n);
+            crate::watchdog::progress();
+        },
     )
     .map_err(|e| {
         // A damaged dump is the source's fault, not the output's: say so plainly.
@@ -192,21 +205,30 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     )
     .with_context(|| write_context(out))?;
 
+    crate::watchdog::step(format!(
+        "reading host files (extras, -i) into {}",
+        out.display()
+    ));
     let mut logical = Vec::new();
     if is_device && !args.no_extras {
         logical.extend(add_extras(&mut vw).with_context(|| write_context(out))?);
     }
-    for path in expand_inputs(&args.inputs)? {
+    for path in inputs {
         let name = add_input(&mut vw, &path).with_context(|| write_context(out))?;
         logical.push(name);
     }
 
     let volume_urn = vw.volume_urn().to_string();
+    crate::watchdog::step(format!(
+        "finishing {} (index, metadata, flush to the device)",
+        out.display()
+    ));
     let sink = vw.finish().with_context(|| write_context(out))?;
     let stored = sink
         .into_inner()
         .finish()
         .with_context(|| write_context(out))?;
+    crate::watchdog::done();
     if let Some(p) = pending {
         p.commit()?;
     }
@@ -495,9 +517,32 @@ fn expand_inputs(patterns: &[String]) -> anyhow::Result<Vec<std::path::PathBuf>>
         if matches.is_empty() {
             bail!("-i {pat}: no such file");
         }
+        for m in &matches {
+            drop(open_regular(m)?);
+        }
         out.extend(matches);
     }
     Ok(out)
+}
+
+/// Opens an `-i` input, refusing anything but a regular file: a FIFO would block the
+/// open (or the read) forever and a device such as /dev/zero never ends. The open
+/// itself is non-blocking, so a FIFO is refused rather than waited on.
+fn open_regular(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("-i {}: cannot open", path.display()))?;
+    let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if !regular {
+        bail!(
+            "-i {}: not a regular file (FIFOs, sockets and devices can block or never end); copy it to a file first",
+            path.display()
+        );
+    }
+    Ok(f)
 }
 
 /// Minimal glob: `*` and `?` in the last path component.
@@ -547,8 +592,7 @@ fn wildcard(pat: &str, s: &str) -> bool {
 }
 
 fn add_input<W: Write>(vw: &mut VolumeWriter<W>, path: &Path) -> anyhow::Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("-i {}: cannot open", path.display()))?;
+    let mut f = open_regular(path)?;
     let md = f.metadata().ok();
     let meta = LogicalFileMeta {
         last_written: md.as_ref().and_then(|m| m.modified().ok()),

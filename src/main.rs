@@ -45,6 +45,7 @@ mod pipeline;
 mod progress;
 mod report;
 mod signals;
+mod watchdog;
 
 use std::process::ExitCode;
 
