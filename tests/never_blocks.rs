@@ -26,17 +26,41 @@ fn fifos_and_devices_as_inputs_are_refused_before_reading_memory() {
     let out = d.path().join("o.aff4");
     for input in [fifo.to_str().unwrap(), "/dev/zero"] {
         let t = Instant::now();
-        let o = run(&["--source", &sample(), "-o", out.to_str().unwrap(), "-i", input]);
+        let o = run(&[
+            "--source",
+            &sample(),
+            "-o",
+            out.to_str().unwrap(),
+            "-i",
+            input,
+        ]);
         let err = String::from_utf8_lossy(&o.stderr);
-        assert!(t.elapsed() < Duration::from_secs(20), "{input}: took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "{input}: took {:?}",
+            t.elapsed()
+        );
         assert_eq!(o.status.code(), Some(1), "{input}: {err}");
-        assert!(err.contains(input) && err.contains("not a regular file"), "{err}");
+        assert!(
+            err.contains(input) && err.contains("not a regular file"),
+            "{err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(!out.exists());
-        assert!(!err.contains("acquired"), "refused before the acquisition: {err}");
+        assert!(
+            !err.contains("acquired"),
+            "refused before the acquisition: {err}"
+        );
     }
     // A missing input is refused before the acquisition too.
-    let o = run(&["--source", &sample(), "-o", out.to_str().unwrap(), "-i", "/nonexistent/x"]);
+    let o = run(&[
+        "--source",
+        &sample(),
+        "-o",
+        out.to_str().unwrap(),
+        "-i",
+        "/nonexistent/x",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no such file"));
     assert!(!out.exists());
