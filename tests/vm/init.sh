@@ -59,6 +59,9 @@ step() {
 	say "step $name rc=$rc ($(($(date +%s) - t0)) s)"
 }
 
+# Issue 10: pmem's read methods and the anti-forensic test (hidepage_start, hidepage_end).
+. /hidepage.sh
+
 # The imager needs random numbers (UUIDs): wait until the kernel's CRNG is ready (the
 # host gives the guest a virtio-rng device; without one a TCG guest can wait minutes).
 i=0
@@ -130,6 +133,7 @@ if [ -n "$edge" ]; then
 fi
 step dd_past_end dd if=/dev/pmem of=$R/dd-past-end bs=4096 skip=$((ram_end / 4096)) count=1
 step dd_full dd if=/dev/pmem of=$R/pmem.dd bs=1M
+hidepage_start
 
 # The imager.
 step kcore pmem-aff4 -v --source kcore -o $R/kcore.aff4 --json
@@ -150,6 +154,7 @@ step dd_crash_kcode dd if=/dev/crash of=$R/dd-crash-kcode-page bs=4096 skip=$((k
 step crash pmem-aff4 -v --source crash -o $R/crash.aff4 --json
 step rmmod_crash rmmod crashdev
 
+hidepage_end
 dmesg >$R/dmesg
 cat /proc/sys/kernel/tainted >$R/tainted
 off ok
