@@ -8,6 +8,8 @@ hidepage_build() { # hidepage_build SRC KDIR: builds hidepage.ko in SRC/tests/vm
     fatal "module build in tests/vm/hidepage failed: $(tail -20 "$1/tests/vm/hidepage/build.log")"
   check "hidepage.ko (test-only rootkit) builds with zero warnings (W=1)" \
     bash -c "! grep -iE 'warning|error' '$1/tests/vm/hidepage/build.log'"
+  timeout 120 gcc -static -O2 -Wall -Wextra -Werror -I "$repo/drivers/linux/pmem" \
+    -o "$1/agree" "$here/hidepage/agree.c" || fatal "cannot build tests/vm/hidepage/agree.c"
   # The remap core must build without kernel headers (for the lmap parasite).
   check "pte_remap.c builds freestanding, without kernel headers (gcc -ffreestanding -nostdinc -Werror)" \
     gcc -c -ffreestanding -nostdinc -fno-pic -mcmodel=kernel -Wall -Wextra -Werror -O2 \
@@ -17,6 +19,7 @@ hidepage_build() { # hidepage_build SRC KDIR: builds hidepage.ko in SRC/tests/vm
 hidepage_initramfs() { # hidepage_initramfs ROOT SRC
   cp "$2/tests/vm/hidepage/hidepage.ko" "$1/hidepage.ko"
   cp "$here/hidepage/guest.sh" "$1/hidepage.sh"
+  cp "$2/agree" "$1/bin/agree"
 }
 
 hc() { python3 "$here/hidepage/hidecheck.py" "$@"; }
@@ -46,6 +49,15 @@ hidepage_checks() {
   check "$p dd of the hidden page, pte-remap: the marker, byte-exact" vmtool cmp "$R/dd-hidden-remap" 0 "$out/hidden.expected" 0 4096
   check "$p dd of the hidden page, kmap: the read fails (EIO), no marker" \
     bash -c "[ \"\$(cat '$R/dd_hidden_kmap.rc')\" != 0 ] && grep -q 'Input/output error' '$R/dd_hidden_kmap.err' && ! grep -q HIDDEN '$R/dd-hidden-kmap'"
+
+  # Both methods at once, page by page, over all of System RAM (agree.c).
+  check "$p agree: pte-remap and kmap read every System RAM page, compared at once" rc_is "$R/agree" 0
+  v=$(grep '^AGREE ' "$R/agree.out" 2>/dev/null)
+  echo "      $p $v"
+  check "$p agree: no page differs between pte-remap and kmap (a changing page is re-read)" \
+    bash -c "grep -q '^AGREE .* differ=0 kmap_eio=1 remap_err=0\$' '$R/agree.out' || { grep -v '^AGREE' '$R/agree.out' | head; exit 1; }"
+  check "$p agree: the one page kmap cannot read is the hidden one, and pte-remap reads it" \
+    grep -qx "kmap-eio $(printf '%#x' "$h") remap=ok errno=5" "$R/agree.out"
 
   # The containers: kcore (zero-fills), pmem (pte-remap, the marker), pmem-kmap (unreadable).
   for c in kcore pmem pmem-kmap; do

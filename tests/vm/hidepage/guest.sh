@@ -24,6 +24,10 @@ hidepage_start() {
 	step dd_hidden_remap dd if=/dev/pmem of=$R/dd-hidden-remap bs=4096 skip=$((h / 4096)) count=1
 	echo kmap >/sys/module/pmem/parameters/read_method
 	step dd_hidden_kmap dd if=/dev/pmem of=$R/dd-hidden-kmap bs=4096 skip=$((h / 4096)) count=1
+	# Every page through both methods at once (two descriptors, the ioctls).
+	echo auto >/sys/module/pmem/parameters/read_method
+	step agree /bin/agree
+	echo kmap >/sys/module/pmem/parameters/read_method
 	step pmem_kmap pmem-aff4 -v --source pmem -o $R/pmem-kmap.aff4 --json
 	echo auto >/sys/module/pmem/parameters/read_method
 	cat /sys/module/pmem/parameters/read_method >$R/read_method.after 2>&1
