@@ -93,6 +93,7 @@ static const char *pmem_remap_off = "needs x86-64";
 #include <linux/smp.h>
 #include <linux/vmalloc.h>
 #include <asm/cpufeature.h>
+#include <asm/tlbflush.h>
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 16, 0)
 #include <linux/cc_platform.h>
 #endif
@@ -113,6 +114,11 @@ static bool pmem_mem_encrypted(void)
 #endif
 }
 
+/*
+ * On each CPU: INVLPG of every rogue page, then a full flush. With PCID (and
+ * page-table isolation) INVLPG reaches only the current address space's
+ * entries, and a stale one may sit under another PCID.
+ */
 static void pmem_remap_flush_all(void *unused)
 {
 	unsigned int cpu;
@@ -120,6 +126,7 @@ static void pmem_remap_flush_all(void *unused)
 	for_each_possible_cpu(cpu)
 		if (pmem_slots[cpu].va)
 			pte_remap_flush(&pmem_slots[cpu]);
+	__flush_tlb_all();
 }
 
 static void pmem_remap_teardown(void)

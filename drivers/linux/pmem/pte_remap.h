@@ -40,8 +40,13 @@
  *     shared, not private, pages, so only the caller can rule TDX out.
  *   - page tables are writable (not Xen PV, where the hypervisor owns them).
  *   - before the page itself is freed, every PTE is restored (unmap) and
- *     pte_remap_flush() ran on every CPU, so no CPU keeps a stale TLB entry
- *     for a virtual address the kernel will hand out again.
+ *     every CPU's TLB is flushed of r->va: pte_remap_flush() on each CPU, and
+ *     with PCID a flush of all address spaces (Linux: __flush_tlb_all()), since
+ *     INVLPG reaches only the current PCID's non-global entries. Otherwise a
+ *     CPU may keep a stale entry for a virtual address the kernel hands out
+ *     again. (While reading, PCID needs nothing more: every access to r->va
+ *     follows an INVLPG on the same CPU in the same address space, with
+ *     preemption off in between.)
  */
 #ifndef PTE_REMAP_H
 #define PTE_REMAP_H

@@ -3,7 +3,6 @@
 
   expected NONCE OUT            the hidden page hidepage.ko fills (4096 bytes)
   rdf VIEW_JSON NAME            prints pmem:NAME of `pmem-aff4 -V --json` (lexical form)
-  agree RAW_A RAW_B IOMEM       pages of System RAM equal in both raw exports (prints counts)
   speed TIMES BYTES             MiB/s of a read of BYTES timed by two /proc/uptime values
 """
 import os
@@ -37,28 +36,6 @@ def cmd_rdf(view_json, name):
     vmtool.die(f"{view_json}: no pmem:{name}")
 
 
-def cmd_agree(a, b, iomem):
-    """Counts System RAM pages equal in both exports; the caller asserts the anchors."""
-    same = differ = 0
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        for s, e in vmtool.iomem_ram(iomem):
-            fa.seek(s)
-            fb.seek(s)
-            left = e - s
-            while left > 0:
-                n = min(left, 256 * PAGE)
-                x, y = fa.read(n), fb.read(n)
-                if len(x) != n or len(y) != n:
-                    vmtool.die(f"{a} or {b} ends before {e:#x}")
-                for i in range(0, n, PAGE):
-                    if x[i:i + PAGE] == y[i:i + PAGE]:
-                        same += 1
-                    else:
-                        differ += 1
-                left -= n
-    print(f"{same} of {same + differ} System RAM pages identical ({differ} changed between the acquisitions)")
-
-
 def cmd_speed(times, nbytes):
     """MiB/s of reading nbytes between two /proc/uptime readings ("T0 T1")."""
     t0, t1 = (float(x) for x in open(times).read().split())
@@ -67,7 +44,7 @@ def cmd_speed(times, nbytes):
     print(f"{int(nbytes, 0) / (t1 - t0) / (1 << 20):.0f} MiB/s ({t1 - t0:.2f} s)")
 
 
-COMMANDS = {"expected": cmd_expected, "rdf": cmd_rdf, "agree": cmd_agree, "speed": cmd_speed}
+COMMANDS = {"expected": cmd_expected, "rdf": cmd_rdf, "speed": cmd_speed}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
