@@ -32,6 +32,7 @@ hidepage_checks() {
   check "$p ... its load line names the method and ${levels}-level paging" \
     grep -q "pmem: /dev/pmem ready (RAM ends at 0x[0-9a-f]*, read method pte-remap, ${levels}-level paging)" "$R/dmesg"
   check "$p ... no read method was refused or fell back (kernel log)" bash -c "! grep -E 'pmem: .*(refused|reading with kmap)' '$R/dmesg'"
+  check "$p ... every rogue PTE was found restored at rmmod (kernel log)" bash -c "! grep 'was not restored' '$R/dmesg'"
   for m in pte-remap kmap; do
     check "$p dd of all of /dev/pmem to /dev/null with $m succeeds" rc_is "$R/speed_$m" 0
     v=$(hc speed "$R/speed_$m.time" "$ram_end" 2>&1) && echo "      $p read cost, $m: $v (dd bs=1M of the whole device to /dev/null)"
