@@ -190,6 +190,9 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
             &format!("{PMEM}source"),
             lit(&source.description()),
         );
+        if let Some(m) = source.read_method() {
+            g.insert(s.clone(), &format!("{PMEM}readMethod"), lit(m));
+        }
         g.insert(
             s.clone(),
             &format!("{PMEM}unreadablePages"),
@@ -245,6 +248,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         output: out.display().to_string(),
         source: source.name().to_string(),
         source_description: source.description(),
+        read_method: source.read_method().map(str::to_string),
         ranges: ranges
             .iter()
             .map(|r| report::Range {

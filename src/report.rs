@@ -24,6 +24,9 @@ pub struct Acquisition {
     pub source: String,
     /// The source's description.
     pub source_description: String,
+    /// How the source's driver read RAM (`pte-remap`, `kmap`), when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_method: Option<String>,
     /// Physical ranges acquired (RAM).
     pub ranges: Vec<Range>,
     /// Sum of the range lengths.

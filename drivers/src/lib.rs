@@ -97,6 +97,11 @@ pub trait Source: Send + Sync {
     fn page_size(&self) -> usize {
         4096
     }
+    /// How the source's kernel driver reads RAM, when it says: `pte-remap` or `kmap` for
+    /// our pmem module (its `PMEM_IOC_GET_READ_METHOD` ioctl), `None` otherwise.
+    fn read_method(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Which source to open.

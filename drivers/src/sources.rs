@@ -82,6 +82,7 @@ struct FileSource {
     file: Handle,
     ranges: Vec<PhysRange>,
     blocks: Vec<Block>,
+    read_method: Option<&'static str>,
 }
 
 impl Source for FileSource {
@@ -93,6 +94,9 @@ impl Source for FileSource {
     }
     fn ranges(&self) -> &[PhysRange] {
         &self.ranges
+    }
+    fn read_method(&self) -> Option<&str> {
+        self.read_method
     }
     fn read_at(&self, phys: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         let end = phys + buf.len() as u64;
@@ -204,6 +208,7 @@ fn open_raw(path: &Path, ranges: Option<&Path>) -> Result<Box<dyn Source>, Error
         file: Handle::Shared(file),
         ranges,
         blocks,
+        read_method: None,
     }))
 }
 
@@ -246,6 +251,7 @@ fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
         file: Handle::Shared(file),
         ranges,
         blocks,
+        read_method: None,
     }))
 }
 
@@ -308,6 +314,7 @@ fn kcore_source(
         file: Handle::per_reader(path, file),
         ranges,
         blocks,
+        read_method: None,
     })
 }
 
@@ -354,9 +361,19 @@ fn open_device(
         open_file(path, name).map_err(|e| Error::Unavailable(format!("{e}{}", lockdown_note())))?;
     let ranges = system_ram(opts)?;
     let blocks = identity(&ranges);
+    let read_method = if name == "pmem" {
+        pmem_read_method(&file, path)
+    } else {
+        None
+    };
     let src = FileSource {
         name,
-        desc: format!("{} ({} System RAM ranges)", path.display(), ranges.len()),
+        desc: format!(
+            "{} ({} System RAM ranges{})",
+            path.display(),
+            ranges.len(),
+            read_method.map_or(String::new(), |m| format!(", read method {m}"))
+        ),
         // Our pmem module and /dev/mem copy through per-call buffers; Red Hat's crash
         // driver is not available to test here, so it gets kcore's precaution.
         file: if name == "crash" {
@@ -366,6 +383,7 @@ fn open_device(
         },
         ranges,
         blocks,
+        read_method,
     };
     if name == "devmem" {
         // STRICT_DEVMEM: RAM above 1 MiB reads fail with EPERM.
@@ -381,6 +399,41 @@ fn open_device(
         }
     }
     Ok(Box::new(src))
+}
+
+/// `PMEM_IOC_GET_READ_METHOD` of drivers/linux/pmem/pmem_ioctl.h: `_IOR('p', 0xe0, __u32)`.
+const PMEM_IOC_GET_READ_METHOD: u32 = 0x8004_70e0;
+
+/// The read method of an open /dev/pmem (drivers/linux/pmem/pmem_ioctl.h), or `None` (logged)
+/// for a module that predates the ioctl or a device that is not ours.
+fn pmem_read_method(file: &File, path: &Path) -> Option<&'static str> {
+    use std::os::fd::AsRawFd;
+    let mut m: u32 = u32::MAX;
+    // SAFETY: the ioctl writes one u32 through the pointer, which lives across the call.
+    let rc = unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            PMEM_IOC_GET_READ_METHOD as _,
+            &mut m as *mut u32,
+        )
+    };
+    let method = match (rc, m) {
+        (0, 0) => Some("kmap"),
+        (0, 1) => Some("pte-remap"),
+        _ => None,
+    };
+    if method.is_none() {
+        tracing::warn!(
+            "{}: the driver does not say how it reads RAM ({}): the read method is not recorded; load the current pmem module",
+            path.display(),
+            if rc == 0 {
+                format!("unknown method {m}")
+            } else {
+                std::io::Error::last_os_error().to_string()
+            }
+        );
+    }
+    method
 }
 
 /// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore and /dev/mem
@@ -476,6 +529,16 @@ mod tests {
             s.read_at(0x3000, &mut b),
             Err(ReadError::OutOfRange { .. })
         ));
+    }
+
+    #[test]
+    fn pmem_read_method_ioctl_number_and_a_device_that_is_not_ours() {
+        // _IOR('p', 0xe0, __u32) of drivers/linux/pmem/pmem_ioctl.h.
+        let ior = (2u32 << 30) | (4 << 16) | ((b'p' as u32) << 8) | 0xe0;
+        assert_eq!(PMEM_IOC_GET_READ_METHOD, ior);
+        // A file that is not our device answers ENOTTY: nothing is recorded.
+        let f = tempfile::tempfile().unwrap();
+        assert_eq!(pmem_read_method(&f, Path::new("/tmp/not-pmem")), None);
     }
 
     #[test]

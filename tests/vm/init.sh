@@ -62,6 +62,9 @@ step() {
 	say "step $name rc=$rc ($(($(date +%s) - t0)) s)"
 }
 
+# Issue 10: pmem's read methods and the anti-forensic test (hidepage_start, hidepage_end).
+. /hidepage.sh
+
 # With a virtio-rng device (pmemtest_rng=1) wait until the kernel's CRNG is ready; the
 # boot without one (pmemtest_rng=0: qemu64, no RDRAND, no virtio-rng, as in early boot
 # or a minimal VM) starts the imager while the CRNG is not ready: it must not wait for it.
@@ -134,6 +137,7 @@ if [ -n "$edge" ]; then
 fi
 step dd_past_end dd if=/dev/pmem of=$R/dd-past-end bs=4096 skip=$((ram_end / 4096)) count=1
 step dd_full dd if=/dev/pmem of=$R/pmem.dd bs=1M
+hidepage_start
 
 # The imager.
 step kcore pmem-aff4 -v --source kcore -o $R/kcore.aff4 --json
@@ -166,6 +170,7 @@ step dd_crash_kcode dd if=/dev/crash of=$R/dd-crash-kcode-page bs=4096 skip=$((k
 step crash pmem-aff4 -v --source crash -o $R/crash.aff4 --json
 step rmmod_crash rmmod crashdev
 
+hidepage_end
 dmesg >$R/dmesg
 cat /proc/sys/kernel/tainted >$R/tainted
 off ok
