@@ -89,7 +89,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         "footprint {}: {} reader thread(s), {} KiB reads, output {}",
         footprint.name(),
         threads,
-        budget.batch_bytes >> 10,
+        (budget.batch.chunks(chunk_size as usize) * chunk_size as usize) >> 10,
         container.describe()
     );
     let output_mode = container.describe();
@@ -99,7 +99,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let opts = StreamOptions {
         chunk_size,
         compression,
-        chunks_in_segment: (budget.bevy_bytes / chunk_size as usize).max(1) as u32,
+        chunks_in_segment: budget.bevy.chunks(chunk_size as usize) as u32,
         hash_buffer_len: budget.hash_buffer,
         ..StreamOptions::default()
     };
@@ -113,7 +113,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let yaml_member = mem.map_member("information.yaml");
     let cfg = pipeline::Config {
         chunk_size: chunk_size as usize,
-        batch_chunks: (budget.batch_bytes / chunk_size as usize).max(1),
+        batch_chunks: budget.batch.chunks(chunk_size as usize),
         threads,
         batches: budget.batches,
         compression,

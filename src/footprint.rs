@@ -17,8 +17,27 @@ use clap::ValueEnum;
 pub enum Footprint {
     /// A few MiB allocated once: one reader thread, small batches, small bevies.
     Low,
-    /// Tens of MiB: a reader per core, 1 MiB reads, 32 MiB bevies.
+    /// Tens of MiB: a reader per core, 32-chunk reads (1 MiB), 1024-chunk bevies (32 MiB).
     Fast,
+}
+
+/// A size given in bytes (cut into whole chunks) or in chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    /// At most this many bytes (at least one chunk).
+    Bytes(usize),
+    /// This many chunks, whatever their size.
+    Chunks(usize),
+}
+
+impl Amount {
+    /// How many chunks of `chunk_size` bytes this is (at least 1).
+    pub fn chunks(self, chunk_size: usize) -> usize {
+        match self {
+            Amount::Bytes(b) => (b / chunk_size.max(1)).max(1),
+            Amount::Chunks(n) => n.max(1),
+        }
+    }
 }
 
 /// The buffer sizes a footprint stands for.
@@ -26,12 +45,12 @@ pub enum Footprint {
 pub struct Budget {
     /// Reader/compressor threads (unless `-t` says otherwise).
     pub threads: usize,
-    /// Bytes per source read (one batch).
-    pub batch_bytes: usize,
+    /// One source read (one batch).
+    pub batch: Amount,
     /// Batches in flight for `threads` workers.
     pub batches: usize,
-    /// Uncompressed bytes per bevy (a bevy is buffered until it is written).
-    pub bevy_bytes: usize,
+    /// One bevy (buffered until it is written).
+    pub bevy: Amount,
     /// Bytes per buffer of the linear-hash thread.
     pub hash_buffer: usize,
     /// The output's staging buffer.
@@ -46,9 +65,9 @@ impl Footprint {
                 let threads = threads.unwrap_or(1);
                 Budget {
                     threads,
-                    batch_bytes: 256 << 10,
+                    batch: Amount::Bytes(256 << 10),
                     batches: threads + 2,
-                    bevy_bytes: 1 << 20,
+                    bevy: Amount::Bytes(1 << 20),
                     hash_buffer: 256 << 10,
                     output_buffer: 1 << 20,
                 }
@@ -58,9 +77,10 @@ impl Footprint {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
                 Budget {
                     threads,
-                    batch_bytes: 1 << 20,
+                    // 1 MiB reads and 32 MiB bevies at the default 32 KiB chunks.
+                    batch: Amount::Chunks(32),
                     batches: threads * 2 + 2,
-                    bevy_bytes: 32 << 20,
+                    bevy: Amount::Chunks(1024),
                     hash_buffer: 1 << 20,
                     output_buffer: 4 << 20,
                 }
@@ -90,5 +110,29 @@ pub fn keep_freed_memory() {
         libc::mallopt(libc::M_TRIM_THRESHOLD, i32::MAX);
         // One arena: worker threads reuse the same pages instead of arenas of their own.
         libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn low_is_a_few_mib_whatever_the_chunk_size_and_fast_keeps_its_chunk_counts() {
+        for cs in [4096usize, 32768, 1 << 22] {
+            let b = Footprint::Low.budget(None);
+            assert_eq!(b.threads, 1);
+            let batch = b.batch.chunks(cs) * cs;
+            let bevy = b.bevy.chunks(cs) * cs;
+            // Reads + encoded output per batch, the bevy, 5 hash buffers, the output buffer.
+            let total = b.batches * 2 * batch + bevy + 5 * b.hash_buffer + b.output_buffer;
+            if cs <= 32768 {
+                assert!(total <= 6 << 20, "chunk {cs}: {total} bytes");
+            }
+            assert_eq!(b.batch.chunks(cs), (256 << 10) / cs.min(256 << 10));
+            let f = Footprint::Fast.budget(Some(2));
+            assert_eq!((f.batch.chunks(cs), f.bevy.chunks(cs)), (32, 1024));
+            assert_eq!(f.threads, 2);
+        }
     }
 }
