@@ -377,6 +377,20 @@ fn add_host_facts(g: &mut aff4::rdf::Graph, s: &Term, f: &drivers::host::HostFac
         if let Some(v) = vi.phys_base {
             put("physBase", long(v));
         }
+        if let Some(v) = vi.kernel_base() {
+            put(
+                "kernelBase",
+                Term::typed(v.to_string(), aff4::lexicon::XSD_UNSIGNED_LONG),
+            );
+        }
+        if let Some(v) = vi.page_table_root_phys() {
+            // The standard's CR3/DTB predicate (Evimetry, pyaff4).
+            g.insert(
+                s.clone(),
+                aff4::lexicon::MEMORY_PAGE_TABLE_ENTRY_OFFSET,
+                long(v),
+            );
+        }
     }
 }
 
@@ -389,6 +403,13 @@ fn information_yaml(ranges: &[PhysRange], facts: Option<&drivers::host::HostFact
         }
         if let Some(p) = vi.phys_base {
             y.push_str(&format!("PhysBase: {p:#x}\n"));
+        }
+        // What Rekall reads to start analysis: the DTB and the kernel's base.
+        if let Some(cr3) = vi.page_table_root_phys() {
+            y.push_str(&format!("Registers: {{CR3: {cr3:#x}}}\n"));
+        }
+        if let Some(k) = vi.kernel_base() {
+            y.push_str(&format!("KernBase: {k:#x}\n"));
         }
         if let Some((sym, addr)) = &vi.page_table_root {
             y.push_str(&format!(

@@ -17,16 +17,66 @@ use pyo3::types::{PyBytes, PyDict};
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::{Arc, Mutex};
 
-pyo3::create_exception!(_native, Aff4Error, PyException, "Base of every pmem_aff4 error.");
-pyo3::create_exception!(_native, Aff4IOError, Aff4Error, "Reading a volume file failed (the OS error is in the message).");
-pyo3::create_exception!(_native, ZipError, Aff4Error, "The ZIP/ZIP64 container structure is missing or corrupt.");
-pyo3::create_exception!(_native, MissingMemberError, Aff4Error, "A ZIP member the metadata refers to is not in the volume.");
-pyo3::create_exception!(_native, RdfError, Aff4Error, "information.turtle could not be parsed.");
-pyo3::create_exception!(_native, CorruptError, Aff4Error, "An AFF4 object's data or metadata is inconsistent or out of bounds.");
-pyo3::create_exception!(_native, UnsupportedError, Aff4Error, "The volume uses a feature this library does not implement.");
-pyo3::create_exception!(_native, NotFoundError, Aff4Error, "No AFF4 object with that URN or name in the volume(s).");
-pyo3::create_exception!(_native, MapCycleError, Aff4Error, "aff4:Map objects refer to each other in a cycle.");
-pyo3::create_exception!(_native, InvalidArgumentError, Aff4Error, "An invalid argument (e.g. no volume given).");
+pyo3::create_exception!(
+    _native,
+    Aff4Error,
+    PyException,
+    "Base of every pmem_aff4 error."
+);
+pyo3::create_exception!(
+    _native,
+    Aff4IOError,
+    Aff4Error,
+    "Reading a volume file failed (the OS error is in the message)."
+);
+pyo3::create_exception!(
+    _native,
+    ZipError,
+    Aff4Error,
+    "The ZIP/ZIP64 container structure is missing or corrupt."
+);
+pyo3::create_exception!(
+    _native,
+    MissingMemberError,
+    Aff4Error,
+    "A ZIP member the metadata refers to is not in the volume."
+);
+pyo3::create_exception!(
+    _native,
+    RdfError,
+    Aff4Error,
+    "information.turtle could not be parsed."
+);
+pyo3::create_exception!(
+    _native,
+    CorruptError,
+    Aff4Error,
+    "An AFF4 object's data or metadata is inconsistent or out of bounds."
+);
+pyo3::create_exception!(
+    _native,
+    UnsupportedError,
+    Aff4Error,
+    "The volume uses a feature this library does not implement."
+);
+pyo3::create_exception!(
+    _native,
+    NotFoundError,
+    Aff4Error,
+    "No AFF4 object with that URN or name in the volume(s)."
+);
+pyo3::create_exception!(
+    _native,
+    MapCycleError,
+    Aff4Error,
+    "aff4:Map objects refer to each other in a cycle."
+);
+pyo3::create_exception!(
+    _native,
+    InvalidArgumentError,
+    Aff4Error,
+    "An invalid argument (e.g. no volume given)."
+);
 
 /// The typed Python exception for a library error.
 fn to_py_err(e: Error) -> PyErr {
@@ -105,7 +155,12 @@ impl Reader {
     }
 
     /// `read(offset, length)` for Python: a bytes object filled with the GIL released.
-    fn read_py<'py>(&self, py: Python<'py>, offset: u64, length: u64) -> PyResult<Bound<'py, PyBytes>> {
+    fn read_py<'py>(
+        &self,
+        py: Python<'py>,
+        offset: u64,
+        length: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let n = usize::try_from(self.clamp(offset, length))
             .map_err(|_| PyValueError::new_err("read length does not fit in memory"))?;
         PyBytes::new_with(py, n, |buf| {
@@ -211,7 +266,12 @@ impl AffStream {
     }
 
     /// `length` bytes at `offset` (fewer at the end of the stream). Releases the GIL.
-    fn read<'py>(&self, py: Python<'py>, offset: u64, length: u64) -> PyResult<Bound<'py, PyBytes>> {
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        offset: u64,
+        length: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         self.reader.read_py(py, offset, length)
     }
 
@@ -271,7 +331,12 @@ impl Image {
     /// `length` bytes at `offset` (fewer at the end). Holes read as zeros, unreadable and
     /// unknown ranges as their AFF4 patterns ("UNREADABLEDATA", "UNKNOWN"): use
     /// `ranges()` to tell them apart. Releases the GIL; safe from several threads.
-    fn read<'py>(&self, py: Python<'py>, offset: u64, length: u64) -> PyResult<Bound<'py, PyBytes>> {
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        offset: u64,
+        length: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         self.reader.read_py(py, offset, length)
     }
 
@@ -368,7 +433,9 @@ impl Container {
 
     /// Opens any object (image, map, ImageStream, logical file, member) by URN.
     fn open(&self, py: Python<'_>, urn: &str) -> PyResult<AffStream> {
-        let reader = py.detach(|| Reader::open(&self.set, urn)).map_err(to_py_err)?;
+        let reader = py
+            .detach(|| Reader::open(&self.set, urn))
+            .map_err(to_py_err)?;
         Ok(AffStream {
             reader: Arc::new(reader),
         })
@@ -460,7 +527,11 @@ impl Container {
     /// The image's VMCOREINFO note (`pmem:vmcoreinfo`) as {KEY: value}; None when the
     /// container has none (imports of dumps, non-Linux hosts).
     #[pyo3(signature = (urn = None))]
-    fn vmcoreinfo<'py>(&self, py: Python<'py>, urn: Option<String>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    fn vmcoreinfo<'py>(
+        &self,
+        py: Python<'py>,
+        urn: Option<String>,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(urn) = urn.or_else(|| self.set.primary_image()) else {
             return Ok(None);
         };
@@ -592,7 +663,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UnsupportedError", py.get_type::<UnsupportedError>())?;
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("MapCycleError", py.get_type::<MapCycleError>())?;
-    m.add("InvalidArgumentError", py.get_type::<InvalidArgumentError>())?;
+    m.add(
+        "InvalidArgumentError",
+        py.get_type::<InvalidArgumentError>(),
+    )?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
