@@ -7,7 +7,7 @@ reader of pmem-aff4, and open them in Volatility 3 (see ``pmem_aff4.vol3``).
     img.size, img.ranges()                   # address space; ranges typed data/zero/unreadable/unknown/pattern/hole
     img.read(0x971ffe0, 64)                  # positional read: releases the GIL, thread-safe
     c.vmcoreinfo()                           # {"OSRELEASE": "6.1.0-...", ...} or None
-    c.hashes()                               # {"sha256": "...", ...} stored on the image
+    img.hashes                               # {"sha256": "...", ...} stored on the image or its map
     c.verify().ok                            # every stored hash recomputed
     [f["name"] for f in c.logical_files()]   # AFF4-L files; c.open(urn).read_all()
     print(c.turtle())                        # the metadata as Turtle

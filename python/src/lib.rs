@@ -301,6 +301,8 @@ impl AffStream {
 struct Image {
     reader: Arc<Reader>,
     map: Map,
+    /// Stored hashes of the image's bytes: on the image, then on its map.
+    hashes: Vec<(String, String)>,
 }
 
 #[pymethods]
@@ -321,6 +323,14 @@ impl Image {
     #[getter]
     fn map_urn(&self) -> &str {
         self.map.urn()
+    }
+
+    /// Stored hashes of the image's bytes as {algorithm: hex}: those on the image and on
+    /// its map (ours carry `aff4:hash` on the map; Evimetry's a blockMapHashSHA512 on
+    /// the image). `Container.verify()` recomputes them.
+    #[getter]
+    fn hashes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        hash_dict(py, &self.hashes)
     }
 
     /// Every range from 0 to `size`, in order (holes included).
@@ -358,9 +368,16 @@ struct Container {
 impl Container {
     fn image_obj(&self, urn: &str) -> Result<Image, Error> {
         let map = self.set.image_map(urn)?;
+        let mut hashes = hashes_of(&self.set, urn);
+        for h in hashes_of(&self.set, map.urn()) {
+            if !hashes.iter().any(|(a, _)| *a == h.0) {
+                hashes.push(h);
+            }
+        }
         Ok(Image {
             reader: Arc::new(Reader::open(&self.set, urn)?),
             map,
+            hashes,
         })
     }
 }

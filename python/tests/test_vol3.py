@@ -59,9 +59,7 @@ def raw_export_sha(pmem_bin, container, work):
 
 
 def stored_sha(container):
-    c = pmem_aff4.open(str(container))
-    img = c.image()
-    return c.hashes(img.map_urn).get("sha256") or c.hashes(img.urn).get("sha256")
+    return pmem_aff4.open(str(container)).image().hashes.get("sha256")
 
 
 def test_frameworkinfo_lists_the_layer(vol, work):
