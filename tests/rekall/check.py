@@ -14,6 +14,7 @@ import _sitebuiltins
 # Rekall's startup expects site._Helper (gone from site in 3.6's venv layout).
 site._Helper = _sitebuiltins._Helper
 
+from rekall import plugins  # noqa: E402,F401  (registers load_as and the address spaces)
 from rekall import session as rekall_session  # noqa: E402
 
 
