@@ -553,6 +553,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn information_yaml_gives_rekall_the_dtb_and_kernel_base() {
+        let vi = drivers::host::parse_vmcoreinfo(
+            "OSRELEASE=6.1.0\nSYMBOL(init_top_pgt)=ffffffffb6a0a000\n\
+             NUMBER(phys_base)=-744488960\nKERNELOFFSET=33c00000\n",
+        );
+        let facts = drivers::host::HostFacts {
+            vmcoreinfo: Some(vi),
+            ..Default::default()
+        };
+        let ranges = [PhysRange {
+            start: 0x1000,
+            end: 0x9f000,
+        }];
+        let y = information_yaml(&ranges, Some(&facts));
+        assert!(y.contains("\nRegisters: {CR3: 0xa40a000}\n"), "{y}");
+        assert!(y.contains("\nKernBase: 0xffffffffb4c00000\n"), "{y}");
+        let none = information_yaml(&ranges, None);
+        assert!(
+            !none.contains("Registers") && !none.contains("KernBase"),
+            "{none}"
+        );
+    }
+
+    #[test]
     fn wildcard_matches() {
         assert!(wildcard("*.txt", "a.txt"));
         assert!(!wildcard("*.txt", "a.bin"));
