@@ -2,7 +2,8 @@
 //! AFF4 container.
 
 use crate::cli::Args;
-use crate::output::{CappedWriter, PendingFile};
+use crate::footprint::Footprint;
+use crate::output::{CappedWriter, ContainerSink, PendingFile};
 use crate::pipeline::{self, Piece, Sink};
 use crate::{exit, progress, report, signals};
 use aff4::codec::Compression;
@@ -11,7 +12,7 @@ use aff4::symbolic::Symbolic;
 use aff4::writer::{LogicalFileMeta, MemoryImageWriter, StreamOptions, VolumeWriter};
 use anyhow::{bail, Context};
 use drivers::{PhysRange, Source, SourceSpec};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::{Instant, SystemTime};
@@ -33,15 +34,20 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     if !chunk_size.is_power_of_two() || !(4096..=4 << 20).contains(&chunk_size) {
         bail!("--chunk-size {chunk_size}: must be a power of two between 4096 and 4194304");
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
+    if args.threads == Some(0) {
         bail!("--threads 0: give at least 1");
     }
+    let to_stdout = crate::output::is_stdout(out);
     // Fail before opening any device if the output is not writable.
-    crate::output::check_overwrite(out, args.force)?;
+    if !to_stdout {
+        crate::output::check_overwrite(out, args.force)?;
+    }
 
+    // Inputs are checked before any memory is read: a typo must not cost the acquisition.
+    let inputs = expand_inputs(&args.inputs)?;
+
+    crate::watchdog::start();
+    crate::watchdog::step(format!("opening the memory source ({})", args.source));
     let source = open_source(args)?;
     let ranges: Vec<PhysRange> = source.ranges().to_vec();
     if ranges.is_empty() {
@@ -53,17 +59,48 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let is_device = matches!(source.name(), "pmem" | "crash" | "kcore" | "devmem");
     tracing::info!("source: {}", source.description());
 
+    let footprint = args.footprint.unwrap_or(if is_device {
+        Footprint::Low
+    } else {
+        Footprint::Fast
+    });
+    let budget = footprint.budget(args.threads);
+    let threads = budget.threads;
+    if footprint == Footprint::Low {
+        crate::footprint::keep_freed_memory();
+    }
+
     signals::install();
     let started = Instant::now();
     let start_time = now_rfc3339();
-    let (pending, file) = PendingFile::create(out, args.force)?;
-    signals::remove_on_abort(pending.tmp_path());
-    let sink = BufWriter::with_capacity(4 << 20, CappedWriter::new(file, args.inject_enospc_after));
+    // Live sources (and any --footprint low run): the container must not stay in the
+    // page cache of the host it is written on.
+    let uncached = is_device || footprint == Footprint::Low;
+    let (pending, container) = if to_stdout {
+        (None, ContainerSink::stdout(uncached, budget.output_buffer)?)
+    } else {
+        let (pending, file) = PendingFile::create(out, args.force)?;
+        signals::remove_on_abort(pending.tmp_path());
+        let sink = ContainerSink::for_file(file, uncached, budget.output_buffer)
+            .with_context(|| format!("cannot set up {}", pending.tmp_path().display()))?;
+        (Some(pending), sink)
+    };
+    tracing::info!(
+        "footprint {}: {} reader thread(s), {} KiB reads, output {}",
+        footprint.name(),
+        threads,
+        budget.batch_bytes >> 10,
+        container.describe()
+    );
+    let output_mode = container.describe();
+    let sink = CappedWriter::new(container, args.inject_enospc_after);
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
     let opts = StreamOptions {
         chunk_size,
         compression,
+        chunks_in_segment: (budget.bevy_bytes / chunk_size as usize).max(1) as u32,
+        hash_buffer_len: budget.hash_buffer,
         ..StreamOptions::default()
     };
     let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
@@ -76,10 +113,16 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let yaml_member = mem.map_member("information.yaml");
     let cfg = pipeline::Config {
         chunk_size: chunk_size as usize,
-        batch_chunks: 32,
+        batch_chunks: (budget.batch_bytes / chunk_size as usize).max(1),
         threads,
+        batches: budget.batches,
         compression,
     };
+    crate::watchdog::step(format!(
+        "reading physical memory from {} (or writing {})",
+        source.description(),
+        out.display()
+    ));
     let mut adapter = MemSink { mem: &mut mem };
     let outcome = pipeline::run(
         source.as_ref(),
@@ -87,7 +130,10 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         &cfg,
         &signals::stop_requested,
         &mut adapter,
-        &|n| bar.inc(n),
+        &|n| {
+            bar.inc(n);
+            crate::watchdog::progress();
+        },
     )
     .map_err(|e| {
         // A damaged dump is the source's fault, not the output's: say so plainly.
@@ -159,26 +205,33 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     )
     .with_context(|| write_context(out))?;
 
+    crate::watchdog::step(format!(
+        "reading host files (extras, -i) into {}",
+        out.display()
+    ));
     let mut logical = Vec::new();
     if is_device && !args.no_extras {
         logical.extend(add_extras(&mut vw).with_context(|| write_context(out))?);
     }
-    for path in expand_inputs(&args.inputs)? {
+    for path in inputs {
         let name = add_input(&mut vw, &path).with_context(|| write_context(out))?;
         logical.push(name);
     }
 
     let volume_urn = vw.volume_urn().to_string();
+    crate::watchdog::step(format!(
+        "finishing {} (index, metadata, flush to the device)",
+        out.display()
+    ));
     let sink = vw.finish().with_context(|| write_context(out))?;
-    let file = sink
+    let stored = sink
         .into_inner()
-        .map_err(|e| e.into_error())
-        .with_context(|| write_context(out))?
-        .into_inner();
-    file.sync_all().with_context(|| write_context(out))?;
-    let stored = file.metadata().map(|m| m.len()).unwrap_or(0);
-    drop(file);
-    pending.commit()?;
+        .finish()
+        .with_context(|| write_context(out))?;
+    crate::watchdog::done();
+    if let Some(p) = pending {
+        p.commit()?;
+    }
     signals::forget_partial();
 
     let hashes: std::collections::BTreeMap<String, String> = summary
@@ -220,6 +273,8 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         seconds: started.elapsed().as_secs_f64(),
         compression: compression.name().to_string(),
         threads,
+        footprint: footprint.name().to_string(),
+        output_write: output_mode.to_string(),
         hashes,
         volume_urn,
         image_urn,
@@ -246,6 +301,9 @@ fn write_context(out: &Path) -> String {
 }
 
 fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
+    if args.json && rep.output == "-" {
+        return report::eprint_json(rep);
+    }
     if args.json {
         return report::print_json(rep);
     }
@@ -254,13 +312,15 @@ fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
     }
     let sha = rep.hashes.get("sha256").map_or("-", |s| s.as_str());
     eprintln!(
-        "{}: {} acquired from {} [{}], stored {} (ratio {:.2}), {} unreadable page{}, {:.1} s, SHA-256 {}",
-        rep.output,
+        "{}: {} acquired from {} [{}], stored {} (ratio {:.2}, {}, footprint {}), {} unreadable page{}, {:.1} s, SHA-256 {}",
+        if rep.output == "-" { "stdout" } else { &rep.output },
         report::human(rep.bytes_acquired),
         rep.source_description,
         range_list(&rep.ranges),
         report::human(rep.stored_bytes),
         rep.ratio,
+        rep.output_write,
+        rep.footprint,
         rep.unreadable_pages,
         if rep.unreadable_pages == 1 { "" } else { "s" },
         rep.seconds,
@@ -478,9 +538,32 @@ fn expand_inputs(patterns: &[String]) -> anyhow::Result<Vec<std::path::PathBuf>>
         if matches.is_empty() {
             bail!("-i {pat}: no such file");
         }
+        for m in &matches {
+            drop(open_regular(m)?);
+        }
         out.extend(matches);
     }
     Ok(out)
+}
+
+/// Opens an `-i` input, refusing anything but a regular file: a FIFO would block the
+/// open (or the read) forever and a device such as /dev/zero never ends. The open
+/// itself is non-blocking, so a FIFO is refused rather than waited on.
+fn open_regular(path: &Path) -> anyhow::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("-i {}: cannot open", path.display()))?;
+    let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if !regular {
+        bail!(
+            "-i {}: not a regular file (FIFOs, sockets and devices can block or never end); copy it to a file first",
+            path.display()
+        );
+    }
+    Ok(f)
 }
 
 /// Minimal glob: `*` and `?` in the last path component.
@@ -530,8 +613,7 @@ fn wildcard(pat: &str, s: &str) -> bool {
 }
 
 fn add_input<W: Write>(vw: &mut VolumeWriter<W>, path: &Path) -> anyhow::Result<String> {
-    let mut f =
-        std::fs::File::open(path).with_context(|| format!("-i {}: cannot open", path.display()))?;
+    let mut f = open_regular(path)?;
     let md = f.metadata().ok();
     let meta = LogicalFileMeta {
         last_written: md.as_ref().and_then(|m| m.modified().ok()),

@@ -20,7 +20,7 @@ use std::path::PathBuf;
     disable_version_flag = true
 )]
 pub struct Args {
-    /// Write an AFF4 container here (acquisition mode).
+    /// Write an AFF4 container here (acquisition mode); `-` streams it to stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -46,9 +46,15 @@ pub struct Args {
     #[arg(short = 'c', long, default_value = "snappy", value_name = "CODEC")]
     pub compression: String,
 
-    /// Worker threads (default: all cores).
+    /// Worker threads (default: 1 with --footprint low, all cores with fast).
     #[arg(short = 't', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Memory the imager may take on the host: low (a few MiB allocated once, one
+    /// reader; default for live sources) or fast (tens of MiB, a reader per core;
+    /// default for dump imports). See docs/FOOTPRINT.md.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub footprint: Option<crate::footprint::Footprint>,
 
     /// ImageStream chunk size in bytes (power of two, 4 KiB .. 4 MiB).
     #[arg(long, default_value_t = 32768, value_name = "BYTES")]
@@ -152,6 +158,9 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         return inspect::run_verify(args);
     }
     match &args.output {
+        Some(out) if crate::output::is_stdout(out) => {
+            acquire::run(args, out).map_err(crate::output::explain_closed_pipe)
+        }
         Some(out) => acquire::run(args, out).map_err(|e| crate::output::explain_full_disk(e, out)),
         None => {
             if !args.containers.is_empty() {

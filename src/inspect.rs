@@ -28,7 +28,7 @@ pub fn run_view(args: &Args) -> anyhow::Result<u8> {
             .collect();
         report::print_json(&serde_json::json!({ "report": "view", "triples": triples }))?;
     } else {
-        print!("{}", set.graph().to_turtle());
+        out!("{}", set.graph().to_turtle());
     }
     Ok(exit::OK)
 }
@@ -123,9 +123,13 @@ pub fn run_list(args: &Args) -> anyhow::Result<u8> {
         }))?;
         return Ok(exit::OK);
     }
-    println!(
+    outln!(
         "{:<60} {:<12} {:>14} {:>14} {:<8} hashes",
-        "object", "kind", "size", "stored", "codec"
+        "object",
+        "kind",
+        "size",
+        "stored",
+        "codec"
     );
     for o in &objects {
         let hashes: Vec<String> = o
@@ -133,7 +137,7 @@ pub fn run_list(args: &Args) -> anyhow::Result<u8> {
             .iter()
             .map(|(a, h)| format!("{a}:{}", short(h)))
             .collect();
-        println!(
+        outln!(
             "{:<60} {:<12} {:>14} {:>14} {:<8} {}",
             o.urn,
             format!("{:?}", o.kind),
@@ -144,12 +148,12 @@ pub fn run_list(args: &Args) -> anyhow::Result<u8> {
         );
     }
     for img in &images {
-        println!("\nimage {} ({} bytes), ranges:", img.urn, img.size);
+        outln!("\nimage {} ({} bytes), ranges:", img.urn, img.size);
         if img.complete == Some(false) {
-            println!("  INCOMPLETE acquisition (interrupted): ranges never read are 'unknown'");
+            outln!("  INCOMPLETE acquisition (interrupted): ranges never read are 'unknown'");
         }
         for r in img.ranges.iter().filter(|r| r.kind != "hole") {
-            println!(
+            outln!(
                 "  {:#014x}-{:#014x} {:>12} {}",
                 r.start,
                 r.start + r.length,
@@ -159,9 +163,9 @@ pub fn run_list(args: &Args) -> anyhow::Result<u8> {
         }
     }
     if !logical.is_empty() {
-        println!("\nlogical files:");
+        outln!("\nlogical files:");
         for f in &logical {
-            println!("  {:<50} {:>12}", f.name, f.size);
+            outln!("  {:<50} {:>12}", f.name, f.size);
         }
     }
     Ok(exit::OK)
@@ -208,7 +212,7 @@ pub fn run_verify(args: &Args) -> anyhow::Result<u8> {
         )?;
     } else if !args.quiet {
         for c in &rep.checks {
-            println!(
+            outln!(
                 "{:<10} {:<14} {:<8} {}",
                 c.status.name(),
                 c.kind,
@@ -216,7 +220,7 @@ pub fn run_verify(args: &Args) -> anyhow::Result<u8> {
                 c.subject
             );
         }
-        println!(
+        outln!(
             "{}",
             if ok {
                 "verify: OK, every stored hash matches"
@@ -225,7 +229,7 @@ pub fn run_verify(args: &Args) -> anyhow::Result<u8> {
             }
         );
         for i in &incomplete {
-            println!("note: {i} is an INCOMPLETE acquisition (interrupted): the hashes cover what was read");
+            outln!("note: {i} is an INCOMPLETE acquisition (interrupted): the hashes cover what was read");
         }
     }
     let _: Option<&Span> = None;

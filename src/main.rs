@@ -4,15 +4,48 @@
 //! `drivers` crate (memory sources) to the `aff4` crate (the container format).
 //! Data flows one way: source → reader pool → compressor → volume writer.
 
+/// `writeln!` to stdout returning a [`StdoutError`] instead of panicking (a closed pipe
+/// must not panic: `pmem-aff4 -l host.aff4 | head -1`). Use inside a function returning
+/// `anyhow::Result`.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::StdoutError)?
+    }};
+}
+
+/// `write!` to stdout, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*).map_err($crate::StdoutError)?
+    }};
+}
+
+/// Writing a report to standard output failed.
+#[derive(Debug)]
+pub struct StdoutError(pub std::io::Error);
+
+impl std::fmt::Display for StdoutError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "writing to standard output: {}", self.0)
+    }
+}
+
+impl std::error::Error for StdoutError {}
+
 mod acquire;
 mod cli;
 mod export;
+mod footprint;
 mod inspect;
+mod nocache;
 mod output;
 mod pipeline;
 mod progress;
 mod report;
 mod signals;
+mod watchdog;
 
 use std::process::ExitCode;
 
@@ -26,6 +59,9 @@ pub mod exit {
     pub const VERIFY_FAILED: u8 = 3;
     /// Interrupted by SIGINT/SIGTERM; the container was closed and marked incomplete.
     pub const INTERRUPTED: u8 = 130;
+    /// The reader of a report on stdout went away (`| head`): 128 + SIGPIPE, what a
+    /// shell reports for a command killed by SIGPIPE; nothing is printed.
+    pub const STDOUT_CLOSED: u8 = 141;
 }
 
 fn main() -> ExitCode {
@@ -33,11 +69,19 @@ fn main() -> ExitCode {
     init_logging(&args);
     match cli::run(&args) {
         Ok(code) => ExitCode::from(code),
+        Err(err) if closed_stdout(&err) => ExitCode::from(exit::STDOUT_CLOSED),
         Err(err) => {
             eprintln!("pmem-aff4: error: {}", one_line(&err));
             ExitCode::from(exit::ERROR)
         }
     }
+}
+
+/// Whether `err` is a report's stdout closed by its reader.
+fn closed_stdout(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|c| c.downcast_ref::<StdoutError>())
+        .any(|e| e.0.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The error and its causes joined by ": ", skipping a cause whose text the previous

@@ -1,10 +1,143 @@
 //! Creating output files: 0600, never overwriting without --force, never presenting a
 //! half-written file as complete.
 
+use crate::nocache::{self, UncachedFile};
 use anyhow::Context;
 use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+/// `-o -`: the container goes to standard output.
+pub fn is_stdout(out: &Path) -> bool {
+    out == Path::new("-")
+}
+
+/// Where an acquisition's bytes go, and how many went.
+pub struct ContainerSink {
+    kind: SinkKind,
+    written: u64,
+}
+
+enum SinkKind {
+    /// A file (or redirected stdout) kept out of the page cache: live sources.
+    Uncached(UncachedFile),
+    /// An ordinary buffered file: imports of dump files on the examiner's machine.
+    Buffered(BufWriter<File>),
+    /// A pipe or other stream: nothing is ever seeked or renamed.
+    Stream(BufWriter<File>),
+}
+
+impl ContainerSink {
+    fn new(kind: SinkKind) -> Self {
+        ContainerSink { kind, written: 0 }
+    }
+
+    /// For a file: uncached (through a staging buffer of `buf_len`) or buffered.
+    ///
+    /// # Errors
+    /// If the staging buffer cannot be allocated.
+    pub fn for_file(file: File, uncached: bool, buf_len: usize) -> io::Result<Self> {
+        Ok(ContainerSink::new(if uncached {
+            SinkKind::Uncached(UncachedFile::new(file, buf_len, nocache::Mode::Direct)?)
+        } else {
+            SinkKind::Buffered(BufWriter::with_capacity(buf_len, file))
+        }))
+    }
+
+    /// Standard output. A terminal is refused; a regular file that stdout was redirected
+    /// to from its start (`> host.aff4`) is written like a file; anything else (a pipe,
+    /// a socket, a character device) as a stream.
+    ///
+    /// # Errors
+    /// A terminal, or a descriptor that cannot be duplicated.
+    pub fn stdout(uncached: bool, buf_len: usize) -> anyhow::Result<Self> {
+        use std::io::IsTerminal;
+        use std::os::fd::{AsFd, AsRawFd};
+        let out = io::stdout();
+        if out.is_terminal() {
+            anyhow::bail!(
+                "-o -: standard output is a terminal: pipe or redirect it (e.g. `ssh root@host pmem-aff4 -o - > host.aff4`)"
+            );
+        }
+        let file = File::from(
+            out.as_fd()
+                .try_clone_to_owned()
+                .context("-o -: cannot use standard output")?,
+        );
+        // SAFETY: fcntl/lseek on our own descriptor.
+        let (flags, pos) = unsafe {
+            (
+                libc::fcntl(file.as_raw_fd(), libc::F_GETFL),
+                libc::lseek(file.as_raw_fd(), 0, libc::SEEK_CUR),
+            )
+        };
+        let from_start = flags >= 0 && flags & libc::O_APPEND == 0 && pos == 0;
+        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if regular && from_start {
+            return Ok(Self::for_file(file, uncached, buf_len)?);
+        }
+        Ok(ContainerSink::new(SinkKind::Stream(
+            BufWriter::with_capacity(buf_len, file),
+        )))
+    }
+
+    /// How the bytes are written, for the log and the report.
+    pub fn describe(&self) -> &'static str {
+        match &self.kind {
+            SinkKind::Uncached(f) => f.mode().name(),
+            SinkKind::Buffered(_) => "buffered",
+            SinkKind::Stream(_) => "stream",
+        }
+    }
+
+    /// Writes what is buffered and makes it durable where that means anything; returns
+    /// the bytes written.
+    ///
+    /// # Errors
+    /// Write and sync errors.
+    pub fn finish(self) -> io::Result<u64> {
+        match self.kind {
+            SinkKind::Uncached(f) => drop(f.finish()?),
+            SinkKind::Buffered(b) => b.into_inner().map_err(|e| e.into_error())?.sync_all()?,
+            SinkKind::Stream(mut b) => b.flush()?,
+        }
+        Ok(self.written)
+    }
+}
+
+impl Write for ContainerSink {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = match &mut self.kind {
+            SinkKind::Uncached(f) => f.write(data),
+            SinkKind::Buffered(b) | SinkKind::Stream(b) => b.write(data),
+        }?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.kind {
+            SinkKind::Uncached(f) => f.flush(),
+            SinkKind::Buffered(b) | SinkKind::Stream(b) => b.flush(),
+        }
+    }
+}
+
+/// Turns a closed pipe anywhere in `err`'s chain into one line saying what it means for
+/// a streamed container; other errors pass.
+pub fn explain_closed_pipe(err: anyhow::Error) -> anyhow::Error {
+    let closed = err
+        .chain()
+        .filter_map(|c| c.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe);
+    if closed {
+        anyhow::anyhow!(
+            "-o -: the reader of standard output went away (broken pipe): the streamed container is incomplete and cannot be opened; stream again to a reader that keeps it all"
+        )
+    } else {
+        err
+    }
+}
 
 /// An output being written under a temporary name beside its final path; `commit`
 /// renames it into place, dropping it without commit removes it.

@@ -20,6 +20,10 @@ pub struct Config {
     pub batch_chunks: usize,
     /// Worker threads.
     pub threads: usize,
+    /// Batches in flight (each `chunk_size * batch_chunks` read + encoded bytes), at
+    /// least `threads + 1`. All are allocated and touched before the first read and
+    /// reused to the end: on a live host the pipeline's memory is a fixed set of pages.
+    pub batches: usize,
     /// Codec.
     pub compression: Compression,
 }
@@ -76,6 +80,32 @@ struct Batch {
     failed: Option<ReadError>,
 }
 
+impl Batch {
+    /// A batch whose buffers already have their final size, their pages faulted in.
+    fn prepared(cfg: &Config) -> Batch {
+        let cs = cfg.chunk_size;
+        let n = cfg.batch_chunks.max(1);
+        // Room for any codec's worst case on one chunk (snappy: cs + cs/6 + 32).
+        let worst = cs + cs / 4 + 64;
+        let touched = |len: usize| {
+            let mut v = vec![1u8; len];
+            v.clear();
+            v
+        };
+        Batch {
+            raw: {
+                let mut v = touched(cs * n);
+                v.resize(cs * n, 0);
+                v
+            },
+            padded: touched(cs),
+            stored: (0..n).map(|_| touched(worst)).collect(),
+            kinds: Vec::with_capacity(n * 2),
+            ..Batch::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Data { phys: u64, off: usize, len: usize },
@@ -116,12 +146,12 @@ pub fn run(
     let threads = cfg.threads.max(1);
     let next = AtomicUsize::new(0);
     let abort = AtomicBool::new(false);
-    let pool = threads * 2 + 2;
+    let pool = cfg.batches.max(threads + 1);
     let (free_tx, free_rx) = bounded::<Batch>(pool);
     let (done_tx, done_rx) = bounded::<Batch>(pool);
     for _ in 0..pool {
         free_tx
-            .send(Batch::default())
+            .send(Batch::prepared(cfg))
             .map_err(|_| anyhow::anyhow!("pipeline setup failed"))?;
     }
     let mut outcome = Outcome::default();

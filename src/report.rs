@@ -46,6 +46,11 @@ pub struct Acquisition {
     pub compression: String,
     /// Worker threads.
     pub threads: usize,
+    /// The memory budget: "low" (fixed small buffers) or "fast".
+    pub footprint: String,
+    /// How the container was written: "O_DIRECT", "write-behind + FADV_DONTNEED"
+    /// (neither keeps it in the page cache), "buffered" (imports), "stream" (`-o -`).
+    pub output_write: String,
     /// Whole-image linear hashes (what `sha256sum` of a raw export prints), lowercase hex.
     pub hashes: std::collections::BTreeMap<String, String>,
     /// Volume URN.
@@ -59,7 +64,13 @@ pub struct Acquisition {
 /// Prints a report as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     let s = serde_json::to_string_pretty(value)?;
-    println!("{s}");
+    outln!("{s}");
+    Ok(())
+}
+
+/// Prints a report as pretty JSON on stderr (stdout carries a streamed container).
+pub fn eprint_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    eprintln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

@@ -4,16 +4,17 @@
 //! A linear hash is inherently sequential: one SHA-256 of a memory image runs at the
 //! speed of one core. Done on the thread that also writes the volume, it adds up with
 //! the write system calls; here the writer only copies the bytes into one of a few
-//! fixed buffers and hands them over, so memory stays bounded (`DEPTH` × `BUF_LEN`).
+//! fixed buffers and hands them over, so memory stays bounded (`DEPTH` × the buffer
+//! length chosen by the caller, plus one zero buffer of that length).
 
 use crate::hash::{HashAlgo, MultiHasher};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-/// Bytes gathered before a buffer is handed to the hashing thread.
-const BUF_LEN: usize = 1 << 20;
 /// Buffers in flight (plus the one being filled).
-const DEPTH: usize = 4;
+pub const DEPTH: usize = 4;
+/// The smallest buffer length [`HashThread::new`] uses.
+const MIN_BUF_LEN: usize = 4096;
 
 /// What the hashing thread is told, in order.
 enum Msg {
@@ -45,19 +46,23 @@ pub struct HashThread {
     buf: Vec<u8>,
     /// Buffers allocated besides `buf` (at most DEPTH).
     allocated: usize,
+    /// Bytes gathered before a buffer is handed to the hashing thread.
+    buf_len: usize,
     handle: Option<JoinHandle<Vec<(HashAlgo, String)>>>,
     /// Set when hashing on the caller's thread.
     inline: Option<MultiHasher>,
 }
 
 impl HashThread {
-    /// Starts hashing with `algos`.
-    pub fn new(algos: &[HashAlgo]) -> Self {
+    /// Starts hashing with `algos`, handing over buffers of `buf_len` bytes (at least 4 KiB).
+    pub fn new(algos: &[HashAlgo], buf_len: usize) -> Self {
+        let buf_len = buf_len.max(MIN_BUF_LEN);
         let inline = |h| HashThread {
             tx: None,
             free: None,
             buf: Vec::new(),
             allocated: 0,
+            buf_len,
             handle: None,
             inline: Some(h),
         };
@@ -70,7 +75,7 @@ impl HashThread {
         let spawned = std::thread::Builder::new()
             .name("aff4-hash".into())
             .spawn(move || {
-                let zeros = vec![0u8; BUF_LEN];
+                let zeros = vec![0u8; buf_len];
                 for msg in rx {
                     match msg {
                         Msg::Data(mut v) => {
@@ -88,8 +93,9 @@ impl HashThread {
             Ok(handle) => HashThread {
                 tx: Some(tx),
                 free: Some(free_rx),
-                buf: Vec::with_capacity(BUF_LEN),
+                buf: Vec::with_capacity(buf_len),
                 allocated: 0,
+                buf_len,
                 handle: Some(handle),
                 inline: None,
             },
@@ -107,11 +113,11 @@ impl HashThread {
             return;
         }
         while !data.is_empty() {
-            let room = BUF_LEN - self.buf.len();
+            let room = self.buf_len - self.buf.len();
             let (now, later) = data.split_at(room.min(data.len()));
             self.buf.extend_from_slice(now);
             data = later;
-            if self.buf.len() >= BUF_LEN {
+            if self.buf.len() >= self.buf_len {
                 self.flush();
             }
         }
@@ -146,7 +152,7 @@ impl HashThread {
         });
         let next = reused.unwrap_or_else(|| {
             self.allocated += 1;
-            Vec::with_capacity(BUF_LEN)
+            Vec::with_capacity(self.buf_len)
         });
         let full = std::mem::replace(&mut self.buf, next);
         self.send(Msg::Data(full));
@@ -186,29 +192,33 @@ mod tests {
     #[test]
     fn matches_hashing_in_one_go() {
         let algos = [HashAlgo::Sha256, HashAlgo::Md5];
-        let mut bytes = Vec::new();
-        let mut t = HashThread::new(&algos);
-        let mut x = 7u32;
-        for i in 0..40usize {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            let n = (x as usize >> 8) % (BUF_LEN / 2 + 3);
-            if i % 3 == 0 {
-                t.zeros(n as u64);
-                bytes.resize(bytes.len() + n, 0);
-            } else {
-                let piece: Vec<u8> = (0..n).map(|k| (k as u32 ^ x) as u8).collect();
-                t.update(&piece);
-                bytes.extend_from_slice(&piece);
+        // Pieces up to half a MiB: many per buffer, and many buffers per piece.
+        const PIECE: usize = 1 << 19;
+        for buf_len in [1 << 20, 4096] {
+            let mut bytes = Vec::new();
+            let mut t = HashThread::new(&algos, buf_len);
+            let mut x = 7u32;
+            for i in 0..40usize {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let n = (x as usize >> 8) % (PIECE + 3);
+                if i % 3 == 0 {
+                    t.zeros(n as u64);
+                    bytes.resize(bytes.len() + n, 0);
+                } else {
+                    let piece: Vec<u8> = (0..n).map(|k| (k as u32 ^ x) as u8).collect();
+                    t.update(&piece);
+                    bytes.extend_from_slice(&piece);
+                }
             }
+            let mut expected = MultiHasher::new(&algos);
+            expected.update(&bytes);
+            assert_eq!(t.finish(), Some(expected.finish()), "buffers of {buf_len}");
         }
-        let mut expected = MultiHasher::new(&algos);
-        expected.update(&bytes);
-        assert_eq!(t.finish(), Some(expected.finish()));
     }
 
     #[test]
     fn nothing_fed_is_the_empty_digest() {
-        let t = HashThread::new(&[HashAlgo::Sha256]);
+        let t = HashThread::new(&[HashAlgo::Sha256], 0);
         let h = t.finish().unwrap_or_default();
         assert_eq!(
             h[0].1,

@@ -148,8 +148,37 @@ pub struct VolumeWriter<W: Write> {
 }
 
 /// A fresh `aff4://<uuid4>` URN (lowercase, AFF4-FORMAT.md §1.4).
+///
+/// It never waits for the kernel's entropy pool: an imager started in early boot, in a
+/// minimal VM or on an embedded host with no RNG must not hang before its first read
+/// (`uuid::Uuid::new_v4` calls `getrandom(2)` without flags, which blocks until the
+/// CRNG is ready). URNs need uniqueness, not secrecy, so the 122 random bits are
+/// SipHash outputs keyed by std's `RandomState` — seeded on Linux by `getrandom` with
+/// `GRND_INSECURE` (falling back to non-blocking sources), never blocking — over the
+/// time, the process id and a per-process counter.
 pub fn new_urn() -> String {
-    format!("aff4://{}", uuid::Uuid::new_v4())
+    format!(
+        "aff4://{}",
+        uuid::Builder::from_random_bytes(unique_bytes()).into_uuid()
+    )
+}
+
+/// 16 bytes unique per call, per process and per instant, from non-blocking sources.
+fn unique_bytes() -> [u8; 16] {
+    use std::collections::hash_map::RandomState;
+    use std::hash::BuildHasher;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut out = [0u8; 16];
+    for (half, slot) in out.chunks_exact_mut(8).enumerate() {
+        let h = RandomState::new().hash_one((half, call, now, std::process::id()));
+        slot.copy_from_slice(&h.to_le_bytes());
+    }
+    out
 }
 
 /// `xsd:dateTime` lexical form in UTC with seconds (`2024-05-01T12:00:00Z`).

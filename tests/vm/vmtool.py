@@ -146,10 +146,10 @@ def cmd_zeros_outside(raw, iomem):
         cmd_zeros(raw, hex(s), hex(min(e, size)))
 
 
-def marker_page(nonce, k):
+def marker_page(nonce, k, tag="MARKER"):
     out = bytearray()
     for line_no in range(PAGE // 64):
-        s = f"PMEM-AFF4 MARKER {nonce} p{k} l{line_no}".encode()[:63]
+        s = f"PMEM-AFF4 {tag} {nonce} p{k} l{line_no}".encode()[:63]
         out += s + b"." * (63 - len(s)) + b"\n"
     return bytes(out)
 
@@ -203,6 +203,53 @@ def cmd_marker_check(raw, nonce, listing):
     if not aligned:
         die(f"{raw}: marker page 0 not found at any page-aligned offset (hits: {hits})")
     print(f"{len(pages)} marker pages at their addresses; page 0 found at {', '.join(hex(h) for h in aligned)}")
+
+
+def cmd_footprint(raw, nonce, pages, container, min_intact, max_own, report):
+    """The footprint test: of the PAGES pages `marker NONCE PAGES free` filled and freed
+    right before the acquisition, how many are intact in the raw export (page-aligned,
+    anywhere: freed pages have no fixed address), and how many of the image's non-zero
+    pages are 4 KiB blocks of the container file itself. Pass: >= min_intact % intact,
+    <= max_own % own pages. Both figures go to REPORT (and stdout)."""
+    pages, min_intact, max_own = int(pages), float(min_intact), float(max_own)
+    prefix = f"PMEM-AFF4 FREED {nonce} p".encode()
+    line_re = re.compile(rb"p(\d+) l0\.")
+    zero = bytes(PAGE)
+    own_blocks = set()
+    with open(container, "rb") as f:
+        while True:
+            b = f.read(PAGE)
+            if not b:
+                break
+            if len(b) == PAGE and b != zero:
+                own_blocks.add(b)
+    intact, nonzero, own = set(), 0, 0
+    with open(raw, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                break
+            for off in range(0, len(b) - PAGE + 1, PAGE):
+                page = b[off:off + PAGE]
+                if page == zero:
+                    continue
+                nonzero += 1
+                if page in own_blocks:
+                    own += 1
+                if page.startswith(prefix):
+                    m = line_re.match(page, len(prefix) - 1)
+                    if m:
+                        k = int(m.group(1))
+                        if k < pages and page == marker_page(nonce, k, "FREED"):
+                            intact.add(k)
+    pct_intact = 100.0 * len(intact) / pages
+    pct_own = 100.0 * own / max(nonzero, 1)
+    msg = (f"freed marker pages intact: {len(intact)} of {pages} ({pct_intact:.2f} %); "
+           f"image pages that are blocks of the container: {own} of {nonzero} non-zero ({pct_own:.2f} %)")
+    print(msg)
+    open(report, "w").write(msg + "\n")
+    if pct_intact < min_intact or pct_own > max_own:
+        die(f"{msg}: needs >= {min_intact} % intact and <= {max_own} % own pages")
 
 
 def cmd_zeros(raw, start, end):
@@ -486,6 +533,7 @@ COMMANDS = {
     "low-pattern": cmd_low_pattern,
     "marker-check": cmd_marker_check,
     "zeros": cmd_zeros,
+    "footprint": cmd_footprint,
     "nonzero": cmd_nonzero,
     "modules": cmd_modules,
     "pmemsave": cmd_pmemsave,

@@ -35,6 +35,11 @@ pub struct StreamOptions {
     /// written only for a stream that fits in one bevy (raise `chunks_in_segment` to
     /// get them on bigger streams): pyaff4 mis-reads them past the first bevy (§6.3).
     pub block_hashes: Vec<HashAlgo>,
+    /// Bytes per buffer handed to the image writers' linear-hash thread (at most
+    /// [`crate::hash_thread::DEPTH`] in flight, plus the one being filled). Default
+    /// 1 MiB; a low-footprint live acquisition uses less (every page the imager takes
+    /// on a live host is a page of evidence it may overwrite).
+    pub hash_buffer_len: usize,
 }
 
 impl Default for StreamOptions {
@@ -45,6 +50,7 @@ impl Default for StreamOptions {
             compression: Compression::Snappy,
             linear_hashes: vec![HashAlgo::Sha256],
             block_hashes: Vec::new(),
+            hash_buffer_len: 1 << 20,
         }
     }
 }

@@ -89,7 +89,7 @@ pub(super) struct ImageCore {
 impl ImageCore {
     pub(super) fn new(volume_urn: &str, opts: StreamOptions) -> Result<Self> {
         opts.validate()?;
-        let hasher = HashThread::new(&opts.linear_hashes);
+        let hasher = HashThread::new(&opts.linear_hashes, opts.hash_buffer_len);
         let chunk_size = opts.chunk_size as usize;
         let stream_opts = StreamOptions {
             linear_hashes: Vec::new(),

@@ -1,4 +1,5 @@
 use super::*;
+use std::collections::HashSet;
 use std::time::{Duration, UNIX_EPOCH};
 
 #[test]
@@ -70,4 +71,16 @@ fn one_image_per_volume() {
 fn pmem_terms_are_in_our_namespace() {
     assert_eq!(pmem::ALL.len(), 16);
     assert!(pmem::ALL.iter().all(|t| t.starts_with(pmem::NS)));
+}
+
+#[test]
+fn urns_are_unique_version_4_uuids() {
+    let urns: HashSet<String> = (0..10_000).map(|_| super::new_urn()).collect();
+    assert_eq!(urns.len(), 10_000);
+    for u in urns.iter().take(100) {
+        let id = uuid::Uuid::parse_str(u.strip_prefix("aff4://").unwrap()).unwrap();
+        assert_eq!(id.get_version_num(), 4, "{u}");
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{u}");
+        assert_eq!(u, &u.to_lowercase());
+    }
 }

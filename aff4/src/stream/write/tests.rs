@@ -12,6 +12,7 @@ fn opts(cs: u32, cis: u32) -> StreamOptions {
         compression: Compression::Stored,
         linear_hashes: vec![HashAlgo::Sha256],
         block_hashes: vec![HashAlgo::Md5],
+        ..StreamOptions::default()
     }
 }
 
