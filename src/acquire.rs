@@ -441,6 +441,20 @@ fn add_host_facts(g: &mut aff4::rdf::Graph, s: &Term, f: &drivers::host::HostFac
         if let Some(v) = vi.phys_base {
             put("physBase", long(v));
         }
+        if let Some(v) = vi.kernel_base() {
+            put(
+                "kernelBase",
+                Term::typed(v.to_string(), aff4::lexicon::XSD_UNSIGNED_LONG),
+            );
+        }
+        if let Some(v) = vi.page_table_root_phys() {
+            // The standard's CR3/DTB predicate (Evimetry, pyaff4).
+            g.insert(
+                s.clone(),
+                aff4::lexicon::MEMORY_PAGE_TABLE_ENTRY_OFFSET,
+                long(v),
+            );
+        }
     }
 }
 
@@ -453,6 +467,13 @@ fn information_yaml(ranges: &[PhysRange], facts: Option<&drivers::host::HostFact
         }
         if let Some(p) = vi.phys_base {
             y.push_str(&format!("PhysBase: {p:#x}\n"));
+        }
+        // What Rekall reads to start analysis: the DTB and the kernel's base.
+        if let Some(cr3) = vi.page_table_root_phys() {
+            y.push_str(&format!("Registers: {{CR3: {cr3:#x}}}\n"));
+        }
+        if let Some(k) = vi.kernel_base() {
+            y.push_str(&format!("KernBase: {k:#x}\n"));
         }
         if let Some((sym, addr)) = &vi.page_table_root {
             y.push_str(&format!(
@@ -616,6 +637,30 @@ fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn information_yaml_gives_rekall_the_dtb_and_kernel_base() {
+        let vi = drivers::host::parse_vmcoreinfo(
+            "OSRELEASE=6.1.0\nSYMBOL(init_top_pgt)=ffffffffb6a0a000\n\
+             NUMBER(phys_base)=-744488960\nKERNELOFFSET=33c00000\n",
+        );
+        let facts = drivers::host::HostFacts {
+            vmcoreinfo: Some(vi),
+            ..Default::default()
+        };
+        let ranges = [PhysRange {
+            start: 0x1000,
+            end: 0x9f000,
+        }];
+        let y = information_yaml(&ranges, Some(&facts));
+        assert!(y.contains("\nRegisters: {CR3: 0xa40a000}\n"), "{y}");
+        assert!(y.contains("\nKernBase: 0xffffffffb4c00000\n"), "{y}");
+        let none = information_yaml(&ranges, None);
+        assert!(
+            !none.contains("Registers") && !none.contains("KernBase"),
+            "{none}"
+        );
+    }
 
     #[test]
     fn wildcard_matches() {

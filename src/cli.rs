@@ -41,7 +41,8 @@ pub struct Args {
     #[arg(long)]
     pub no_extras: bool,
 
-    /// Chunk compression: snappy, lz4, zlib, deflate, none.
+    /// Chunk compression: snappy, lz4, zlib, deflate, none (Rekall 1.7.1 reads only snappy
+    /// and zlib).
     #[arg(short = 'c', long, default_value = "snappy", value_name = "CODEC")]
     pub compression: String,
 

@@ -19,7 +19,9 @@ pub struct Span {
     pub start: u64,
     /// Length.
     pub len: u64,
-    /// Whether it is RAM (data, zero or unreadable) rather than a hole.
+    /// Whether it holds memory (data, zero or another pattern). Holes, unreadable and
+    /// unknown ranges are absent: LiME and ELF exports leave them out, as the Volatility
+    /// 3 layer treats them as invalid (`python/pmem_aff4/vol3/layer.py`).
     pub present: bool,
     /// Whether its bytes are all zero (a hole or an aff4:Zero range).
     pub zero: bool,
@@ -34,9 +36,14 @@ pub fn image_spans(set: &VolumeSet) -> anyhow::Result<(String, u64, Vec<Span>)> 
     let map = set.image_map(&image)?;
     let mut spans = Vec::new();
     for r in map.ranges() {
+        use aff4::symbolic::Symbolic;
         let (present, zero) = match &r.kind {
             RangeKind::Hole => (false, true),
-            RangeKind::Symbolic(aff4::symbolic::Symbolic::Zero, _) => (true, true),
+            RangeKind::Symbolic(Symbolic::Zero, _) => (true, true),
+            // Never acquired: no bytes to claim (raw keeps the AFF4 marker pattern).
+            RangeKind::Symbolic(Symbolic::UnreadableData | Symbolic::UnknownData, _) => {
+                (false, false)
+            }
             _ => (true, false),
         };
         spans.push(Span {

@@ -194,6 +194,28 @@ fn unreadable_pages_are_marked_counted_and_verified() {
     assert!(bytes[0x2000..0x3000]
         .iter()
         .all(|b| b"UNREADABLEDATA".contains(b)));
+    // LiME can say "absent": the unreadable pages are left out, as the Volatility 3
+    // layer treats them as invalid; every other byte is the sample's.
+    let lime = d.path().join("x.lime");
+    export(&c, &lime, "lime");
+    let lime_bytes = std::fs::read(&lime).unwrap();
+    let got: Vec<(u64, u64)> = lime_ranges(&lime_bytes)
+        .iter()
+        .map(|(s, b)| (*s, *s + b.len() as u64))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0x1000, 0x2000),
+            (0x3000, 0x9f000),
+            (0x100000, 0x101000),
+            (0x103000, 0x300000)
+        ]
+    );
+    for (start, b) in lime_ranges(&lime_bytes) {
+        let s = start as usize;
+        assert_eq!(b, &bytes[s..s + b.len()], "LiME range at {start:#x}");
+    }
 }
 
 #[test]

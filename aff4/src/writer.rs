@@ -108,6 +108,9 @@ pub mod pmem {
         KERNEL_OFFSET = "kernelOffset";
         /// pmem:physBase (xsd:long).
         PHYS_BASE = "physBase";
+        /// pmem:kernelBase (xsd:unsignedLong): virtual address of the relocated `_text`
+        /// (the page-table root goes in the standard `aff4:memoryPageTableEntryOffset`).
+        KERNEL_BASE = "kernelBase";
     }
 }
 

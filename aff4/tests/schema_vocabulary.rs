@@ -81,6 +81,11 @@ fn add_cli_metadata(g: &mut Graph, image: &str) {
         pmem::ACQUISITION_COMPLETE,
         Term::typed("true", lx::XSD_BOOLEAN),
     );
+    g.insert(
+        s.clone(),
+        pmem::KERNEL_BASE,
+        Term::typed("18446744072635809792", lx::XSD_UNSIGNED_LONG),
+    );
     g.insert(s, lx::MEMORY_PAGE_TABLE_ENTRY_OFFSET, long(0x1aa000));
 }
 

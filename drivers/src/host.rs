@@ -43,10 +43,44 @@ pub struct VmcoreInfo {
     pub pgtable_l5: Option<bool>,
 }
 
+/// x86-64 `__START_KERNEL_map`: where the kernel image is mapped; a kernel-image virtual
+/// address `v` is at physical `v - __START_KERNEL_map + phys_base` (`__pa_symbol`).
+pub const X86_64_START_KERNEL_MAP: u64 = 0xffff_ffff_8000_0000;
+/// x86-64 `CONFIG_PHYSICAL_START` default: `_text` is linked at
+/// `__START_KERNEL_map + CONFIG_PHYSICAL_START` before KASLR.
+pub const X86_64_PHYSICAL_START: u64 = 0x100_0000;
+
 impl VmcoreInfo {
     /// The value of `KEY=` (first occurrence), trimmed.
     pub fn get(&self, key: &str) -> Option<&str> {
         get(&self.raw, key)
+    }
+
+    /// Physical address of the kernel's top-level page table: the CR3 value of the
+    /// kernel's address space (what Rekall calls the DTB). x86-64 only:
+    /// `SYMBOL(init_top_pgt)` (or `swapper_pg_dir` on old kernels)
+    /// `- __START_KERNEL_map + NUMBER(phys_base)`, phys_base taken modulo 2^64 (it is
+    /// negative when KASLR moves the kernel down). `None` without those fields, or when
+    /// the symbol is not a kernel-image address (another architecture).
+    pub fn page_table_root_phys(&self) -> Option<u64> {
+        let (_, va) = self.page_table_root.as_ref()?;
+        if *va < X86_64_START_KERNEL_MAP {
+            return None;
+        }
+        Some((va - X86_64_START_KERNEL_MAP).wrapping_add(self.phys_base?))
+    }
+
+    /// The relocated virtual address of `_text` (Rekall's `KernBase`): `SYMBOL(_stext)`
+    /// when the note has it (Linux 5.14+; `_stext == _text` on x86-64), else
+    /// `__START_KERNEL_map + CONFIG_PHYSICAL_START (default) + KERNELOFFSET`.
+    /// x86-64 only (needs a kernel-image page-table root, see
+    /// [`VmcoreInfo::page_table_root_phys`]).
+    pub fn kernel_base(&self) -> Option<u64> {
+        self.page_table_root_phys()?;
+        if let Some(v) = self.get("SYMBOL(_stext)").and_then(hex) {
+            return Some(v);
+        }
+        Some(X86_64_START_KERNEL_MAP + X86_64_PHYSICAL_START + self.kernel_offset?)
     }
 }
 
@@ -230,6 +264,35 @@ mod tests {
         assert_eq!(v.phys_base, Some((-2147483648i64) as u64));
         assert_eq!(v.osrelease.as_deref(), Some("6.1.0"));
         assert_eq!(v.page_table_root, None);
+    }
+
+    /// The sample's boot (testdata/README.md): KASLR slide 0x33c00000, Kernel code at
+    /// physical 0x8600000, so `_text` = 0xffffffffb4c00000 and phys_base =
+    /// 0x8600000 - (0xffffffffb4c00000 - __START_KERNEL_map) = -0x2c600000 (printed
+    /// in decimal by the kernel). A symbol 0x1e0a000 past `_text` is 0x1e0a000 past
+    /// Kernel code.
+    #[test]
+    fn page_table_root_and_kernel_base_from_a_kaslr_boot() {
+        let text = "OSRELEASE=6.1.0-56-cloud-amd64\nSYMBOL(init_top_pgt)=ffffffffb6a0a000\n\
+                    NUMBER(phys_base)=-744488960\nKERNELOFFSET=33c00000\n";
+        let v = parse_vmcoreinfo(text);
+        assert_eq!(v.page_table_root_phys(), Some(0x8600000 + 0x1e0a000));
+        assert_eq!(v.kernel_base(), Some(0xffff_ffff_b4c0_0000));
+        // SYMBOL(_stext) wins over the CONFIG_PHYSICAL_START default.
+        let v = parse_vmcoreinfo(&format!("{text}SYMBOL(_stext)=ffffffffb4e00000\n"));
+        assert_eq!(v.kernel_base(), Some(0xffff_ffff_b4e0_0000));
+        // No KASLR, phys_base 0 (the non-relocated layout): init_top_pgt links at
+        // 0xffffffff82a0a000 -> physical 0x2a0a000; old kernels name swapper_pg_dir.
+        let v = parse_vmcoreinfo(
+            "SYMBOL(swapper_pg_dir)=ffffffff82a0a000\nNUMBER(phys_base)=0\nKERNELOFFSET=0\n",
+        );
+        assert_eq!(v.page_table_root_phys(), Some(0x2a0a000));
+        assert_eq!(v.kernel_base(), Some(0xffff_ffff_8100_0000));
+        // Missing phys_base, or an arm64-style linear-map symbol: nothing claimed.
+        let v = parse_vmcoreinfo("SYMBOL(init_top_pgt)=ffffffffb6a0a000\nKERNELOFFSET=0\n");
+        assert_eq!((v.page_table_root_phys(), v.kernel_base()), (None, None));
+        let v = parse_vmcoreinfo("SYMBOL(swapper_pg_dir)=ffff800011a5d000\nNUMBER(phys_base)=0\n");
+        assert_eq!((v.page_table_root_phys(), v.kernel_base()), (None, None));
     }
 
     /// A note as the kernel lays it out (kernel/crash_core.c: append_elf_note + final_note).

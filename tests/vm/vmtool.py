@@ -470,6 +470,57 @@ def cmd_vmcoreinfo_check(view_json, container, note_file, kallsyms_text, kstart,
     print(f"KERNELOFFSET {note_off:#x} (note, metadata, kallsyms agree); phys_base {phys_base:#x}")
 
 
+def cmd_dtb_walk(container, raw, kallsyms, version_file):
+    """Rekall's DTB is right: the CR3 in the container's information.yaml, walked as x86-64
+    page tables *inside the image* (the raw export: offset = physical address), translates
+    linux_banner's virtual address (the guest's /proc/kallsyms, collected in the container)
+    to the physical page that holds the banner the guest's /proc/version shows."""
+    import re
+    import struct
+    import zipfile
+    with zipfile.ZipFile(container) as z:
+        names = [n for n in z.namelist() if n.endswith("information.yaml")]
+        if not names:
+            die("no information.yaml in the container")
+        y = z.read(names[0]).decode()
+    m = re.search(r"^Registers: \{CR3: (0x[0-9a-f]+)\}$", y, re.M)
+    if not m:
+        die(f"information.yaml has no 'Registers: {{CR3: ...}}': {y[:300]!r}")
+    cr3 = int(m.group(1), 16)
+    if not re.search(r"^KernBase: 0x[0-9a-f]+$", y, re.M):
+        die("information.yaml has no KernBase")
+    l5 = re.search(r"^PgtableL5: true$", y, re.M) is not None
+    va = None
+    for line in open(kallsyms):
+        w = line.split()
+        if len(w) >= 3 and w[2] == "linux_banner":
+            va = int(w[0], 16)
+    if not va:
+        die(f"no (non-zero) linux_banner in {kallsyms}")
+    with open(raw, "rb") as f:
+        def entry(table, index):
+            f.seek(table + index * 8)
+            return struct.unpack("<Q", f.read(8))[0]
+        table, pa = cr3 & 0x000F_FFFF_FFFF_F000, None
+        for level, shift in enumerate([48, 39, 30, 21, 12] if l5 else [39, 30, 21, 12]):
+            e = entry(table, (va >> shift) & 0x1FF)
+            if not e & 1:
+                die(f"linux_banner {va:#x}: entry {e:#x} not present at level {level} (table {table:#x}, CR3 {cr3:#x})")
+            base = e & 0x000F_FFFF_FFFF_F000
+            if shift in (30, 21) and e & 0x80:  # 1 GiB / 2 MiB page
+                pa = (base & ~((1 << shift) - 1)) | (va & ((1 << shift) - 1))
+                break
+            table = base
+        if pa is None:
+            pa = table | (va & 0xFFF)
+        want = open(version_file, "rb").read().rstrip(b"\n")
+        f.seek(pa)
+        got = f.read(len(want))
+    if got != want:
+        die(f"CR3 {cr3:#x}: linux_banner {va:#x} -> physical {pa:#x} holds {got[:60]!r}, not {want[:60]!r}")
+    print(f"CR3 {cr3:#x} ({5 if l5 else 4}-level): linux_banner {va:#x} -> physical {pa:#x} = /proc/version")
+
+
 COMMANDS = {
     "iomem-ram": cmd_iomem_ram,
     "iomem-find": cmd_iomem_find,
@@ -491,6 +542,7 @@ COMMANDS = {
     "pyaff4-cmp": cmd_pyaff4_cmp,
     "map-kind": cmd_map_kind,
     "vmcoreinfo-check": cmd_vmcoreinfo_check,
+    "dtb-walk": cmd_dtb_walk,
 }
 
 if __name__ == "__main__":
