@@ -41,8 +41,10 @@ pub struct Args {
     #[arg(long)]
     pub no_extras: bool,
 
-    /// Chunk compression: snappy, lz4, zlib, deflate, none (Rekall 1.7.1 reads only snappy
-    /// and zlib).
+    /// Chunk compression: snappy, lz4, zlib, deflate, none. Rekall 1.7.1 reads only
+    /// snappy and zlib. deflate is raw RFC 1951, as the AFF4 Standard defines it: c-aff4
+    /// (aff4imager, winpmem, linpmem) and pyaff4 0.34 cannot read it; use zlib or snappy
+    /// for containers other tools must open.
     #[arg(short = 'c', long, default_value = "snappy", value_name = "CODEC")]
     pub compression: String,
 
@@ -158,10 +160,16 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         return inspect::run_verify(args);
     }
     match &args.output {
-        Some(out) if crate::output::is_stdout(out) => {
-            acquire::run(args, out).map_err(crate::output::explain_closed_pipe)
+        Some(out) => {
+            if let Some(warning) = codec_warning(&args.compression) {
+                tracing::warn!("{warning}");
+            }
+            if crate::output::is_stdout(out) {
+                acquire::run(args, out).map_err(crate::output::explain_closed_pipe)
+            } else {
+                acquire::run(args, out).map_err(|e| crate::output::explain_full_disk(e, out))
+            }
         }
-        Some(out) => acquire::run(args, out).map_err(|e| crate::output::explain_full_disk(e, out)),
         None => {
             if !args.containers.is_empty() {
                 anyhow::bail!(
@@ -172,6 +180,20 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             anyhow::bail!("nothing to do: use -o FILE to acquire memory, or --help")
         }
     }
+}
+
+/// The warning for acquiring with `codec`, if it writes chunks that common readers
+/// cannot decode: `-c deflate` writes raw RFC 1951 under the Standard's URI, which c-aff4
+/// reads as zlib (every chunk fails; it exports zeros with exit status 0) and pyaff4 0.34
+/// refuses (AFF4-FORMAT.md §3.3).
+pub fn codec_warning(codec: &str) -> Option<&'static str> {
+    (aff4::codec::Compression::from_name(codec) == Some(aff4::codec::Compression::Deflate))
+        .then_some(
+            "-c deflate writes raw RFC 1951 chunks (the AFF4 Standard's deflate), which c-aff4 \
+             (aff4imager, winpmem, linpmem) and pyaff4 0.34 cannot read: c-aff4 exports zeros \
+             from them; use -c zlib or -c snappy (the default) if other tools must open this \
+             container",
+        )
 }
 
 #[cfg(test)]

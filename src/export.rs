@@ -5,7 +5,7 @@ use crate::cli::Args;
 use crate::output::PendingFile;
 use crate::{exit, report};
 use aff4::map::RangeKind;
-use aff4::volume::VolumeSet;
+use aff4::volume::{ObjectKind, VolumeSet};
 use anyhow::{bail, Context};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
@@ -71,6 +71,9 @@ pub fn present_runs(spans: &[Span]) -> Vec<(u64, u64)> {
 /// `--export FILE`.
 pub fn run_export(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let set = VolumeSet::open(&args.containers)?;
+    if set.primary_image().is_none() {
+        bail!("{}", no_image_message(&set, &args.containers, out));
+    }
     let (image, size, spans) = image_spans(&set)?;
     let mut stream = set.open_stream_sequential(&image)?;
     let (pending, file) = PendingFile::create(out, args.force)?;
@@ -91,6 +94,100 @@ pub fn run_export(args: &Args, out: &Path) -> anyhow::Result<u8> {
         );
     }
     Ok(exit::OK)
+}
+
+/// At most this many `-e` commands in the "no memory image" error.
+const MAX_SUGGESTIONS: usize = 4;
+
+/// The one-line error for `--export` on a container without a memory/disk image: when
+/// it holds logical files or streams (c-aff4's `aff4imager -i FILE` output, for one),
+/// the exact `pmem-aff4 -e … -D …` command that extracts each (up to
+/// [`MAX_SUGGESTIONS`]), into the directory `out` would have gone to.
+fn no_image_message(set: &VolumeSet, containers: &[PathBuf], out: &Path) -> String {
+    const NONE: &str = "the container holds no memory or disk image (aff4:Image) to export";
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_string_lossy().into_owned(),
+        _ => ".".to_string(),
+    };
+    // (the -e argument, the -D directory). A logical file by its name (`-e NAME` takes
+    // the first file of that name, as listed); a later file of the same name by its
+    // URN, into a directory of its own, since `-e` writes either as DIR/NAME. Then maps
+    // and image streams by URN.
+    let logical = aff4::logical::list(set).unwrap_or_default();
+    let mut what: Vec<(String, String)> = Vec::new();
+    for (i, f) in logical.iter().enumerate() {
+        let earlier = logical[..i].iter().filter(|e| e.name == f.name).count();
+        what.push(if f.name.is_empty() {
+            (f.urn.clone(), dir.clone())
+        } else if earlier == 0 {
+            (f.name.clone(), dir.clone())
+        } else {
+            (f.urn.clone(), format!("{dir}/{}", earlier + 1))
+        });
+    }
+    let n_logical = what.len();
+    let objects = set.objects();
+    for kind in [ObjectKind::Map, ObjectKind::ImageStream] {
+        what.extend(
+            objects
+                .iter()
+                .filter(|o| o.kind == kind)
+                .map(|o| (o.urn.clone(), dir.clone())),
+        );
+    }
+    if what.is_empty() {
+        return format!("{NONE}, nor any stream or logical file (use -l to see what it holds)");
+    }
+    let tail: Vec<String> = containers
+        .iter()
+        .map(|c| shell_quote(&c.to_string_lossy()))
+        .collect();
+    let commands: Vec<String> = what
+        .iter()
+        .take(MAX_SUGGESTIONS)
+        .map(|(e, d)| {
+            format!(
+                "pmem-aff4 -e {} -D {} {}",
+                shell_quote(e),
+                shell_quote(d),
+                tail.join(" ")
+            )
+        })
+        .collect();
+    let more = match what.len().saturating_sub(MAX_SUGGESTIONS) {
+        0 => String::new(),
+        n => format!("; and {n} more (-l lists them)"),
+    };
+    let count = |n: usize, one: &str| match n {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        n => Some(format!("{n} {one}s")),
+    };
+    let held: Vec<String> = [
+        count(n_logical, "logical file"),
+        count(what.len() - n_logical, "stream"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!(
+        "{NONE}; it holds {}: extract with `{}`{more}",
+        held.join(" and "),
+        commands.join("`; `")
+    )
+}
+
+/// `s` as one POSIX shell word: unchanged if it holds only `[A-Za-z0-9._/:@%+=,-]`,
+/// else single-quoted.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/:@%+=,-".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 fn copy_range(
@@ -313,6 +410,15 @@ mod tests {
         );
         assert!(safe_join(d, "..").is_err());
         assert!(safe_join(d, "a\0b").is_err());
+    }
+
+    #[test]
+    fn shell_quote_makes_one_word() {
+        assert_eq!(shell_quote("aff4://x/a.txt"), "aff4://x/a.txt");
+        assert_eq!(shell_quote("my file"), "'my file'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("$(rm -rf x)"), "'$(rm -rf x)'");
     }
 
     #[test]

@@ -127,7 +127,8 @@ iris! {
     TIME_STAMPS = AFF4 + "TimeStamps";
     /// aff4:Volume, the value of the volume's `aff4:interface` (REF)
     VOLUME = AFF4 + "Volume";
-    /// aff4:zip_segment (pyaff4 internal type; still in old AFF4-L files)
+    /// aff4:zip_segment (pyaff4's internal and c-aff4's member type; still in old AFF4-L
+    /// files; we add it to small logical files so that c-aff4 opens them)
     ZIP_SEGMENT_LEGACY = AFF4 + "zip_segment";
     /// aff4:zip_volume (pyaff4 internal type; the pre-standard volume type)
     ZIP_VOLUME_LEGACY = AFF4 + "zip_volume";

@@ -7,6 +7,7 @@ mod common;
 mod write_support;
 
 use aff4::hash::to_hex;
+use aff4::lexicon as lx;
 use aff4::writer::{LogicalFileMeta, StreamOptions, VolumeWriter, SMALL_FILE};
 use std::time::{Duration, UNIX_EPOCH};
 use write_support::*;
@@ -139,6 +140,45 @@ fn stored_metadata_has_hashes_and_times() {
     );
 }
 
+/// What c-aff4's aff4imager needs to extract a logical file by URN (`-e @` with the URN
+/// on stdin), as its source says (`VolumeGroup::GetStream`, `ZipFile::OpenMemberStream`):
+/// a small file carries the member type `aff4:zip_segment` beside the Standard's types
+/// and `aff4:stored <volume>`, and its ZIP member is named exactly as c-aff4 encodes the
+/// URN (the path below the volume; c-aff4 escapes `! $ \ : * % ? " < > |`, so none of
+/// them may occur); a large file is an `aff4:ImageStream`. No logical file is an
+/// aff4:Image, in a volume with or without a memory image.
+#[test]
+fn logical_files_carry_what_c_aff4_opens_them_by() {
+    let files = files();
+    for with_memory in [false, true] {
+        let (bytes, urns) = write_volume(with_memory, &files);
+        let g = turtle(&bytes);
+        let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).expect("zip");
+        let volume = z.comment().to_vec();
+        let volume = String::from_utf8(volume).expect("utf-8 comment");
+        let volume = volume.trim_end_matches('\0');
+        for ((name, content), urn) in files.iter().zip(&urns) {
+            assert!(!g.has_type(urn, lx::IMAGE), "{name:?} is an aff4:Image");
+            assert!(g.has_type(urn, lx::FILE_IMAGE), "{name:?}");
+            if content.len() as u64 > SMALL_FILE {
+                assert!(g.has_type(urn, lx::IMAGE_STREAM), "{name:?}");
+                continue;
+            }
+            assert!(g.has_type(urn, lx::ZIP_SEGMENT), "{name:?}");
+            assert!(g.has_type(urn, lx::ZIP_SEGMENT_LEGACY), "{name:?}");
+            let stored = g.object(urn, lx::STORED).and_then(|t| t.as_iri());
+            assert_eq!(stored, Some(volume), "{name:?}: aff4:stored");
+            let member = urn
+                .strip_prefix(&format!("{volume}/"))
+                .expect("URN below the volume");
+            assert!(!member.contains(['!', '$', '\\', ':', '*', '%', '?', '"', '<', '>', '|']));
+            let m = z.by_name(member).expect("member named by the URN");
+            assert_eq!(m.size(), content.len() as u64, "{name:?}");
+            assert_eq!(m.compression(), zip::CompressionMethod::Deflated);
+        }
+    }
+}
+
 #[test]
 fn pyaff4_reads_names_and_bytes_and_checks_hashes() {
     let files = files();
@@ -148,8 +188,17 @@ fn pyaff4_reads_names_and_bytes_and_checks_hashes() {
         let Some(out) = python("write_logical.py", &[path.to_str().expect("utf-8")]) else {
             return;
         };
+        // With a memory image, pyaff4 must still open the volume as that image: a
+        // logical file typed aff4:Image would make it pick one at random.
+        let container = if with_memory {
+            "container PhysicalImageContainer"
+        } else {
+            "container LogicalImageContainer"
+        };
+        assert_eq!(out.lines().next(), Some(container), "{out}");
         let mut got: Vec<(String, u64, String, String, u64)> = out
             .lines()
+            .skip(1)
             .map(|l| {
                 let f: Vec<&str> = l.split(' ').collect();
                 assert_eq!(f.len(), 6, "{l}");
@@ -181,13 +230,21 @@ fn pyaff4_reads_names_and_bytes_and_checks_hashes() {
 }
 
 /// The crates.io reader reads AFF4-L files stored as ZIP members only (not
-/// ImageStreams), so it gets a volume of small files.
+/// ImageStreams), so it gets a volume of small files; beside a memory image it still
+/// reads that image as our reader does.
 #[test]
 fn crates_io_reader_reads_small_files() {
     let files: Vec<(String, Vec<u8>)> = files()
         .into_iter()
         .filter(|(_, d)| d.len() as u64 <= SMALL_FILE)
         .collect();
+    let (bytes, _) = write_volume(true, &files);
+    let mem_path = save(&bytes);
+    let mut r = aff4_oracle::Aff4Reader::open(&mem_path).expect("aff4 crate opens it");
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(&mut r, &mut got).expect("aff4 crate reads the image");
+    let ours = read_ours(&bytes);
+    assert!(ours.len() > 1 << 20 && got == ours, "memory image differs");
     let (bytes, _) = write_volume(false, &files);
     let path = save(&bytes);
     let mut c = aff4_oracle::LogicalContainer::open(&path).expect("aff4 crate opens it");

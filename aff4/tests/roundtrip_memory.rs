@@ -302,3 +302,54 @@ fn information_yaml_resolves_under_the_map_urn() {
         .expect("by URN");
     assert_eq!(yaml, b"Registers: {CR3: 0x1aa000}\n");
 }
+
+/// `-c deflate` writes what the Standard's URI means: raw RFC 1951 chunks, not the
+/// zlib-wrapped data c-aff4 writes and expects under it (AFF4-FORMAT.md §3.3). Every
+/// compressed chunk inflates as raw deflate to a whole chunk and is no zlib stream.
+#[test]
+fn deflate_chunks_are_raw_rfc1951() {
+    use std::io::Read;
+    let (pieces, total) = memory_layout(4096);
+    let (bytes, sum) = write_memory(opts(Compression::Deflate, 1024), &pieces, total);
+    let g = turtle(&bytes);
+    let method = g
+        .object(&sum.stream_urn, lx::COMPRESSION_METHOD)
+        .and_then(Term::as_iri);
+    assert_eq!(method, Some(lx::COMPRESSION_DEFLATE));
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    let index_name = z
+        .file_names()
+        .find(|n| n.ends_with("/00000000.index"))
+        .expect("an index")
+        .to_string();
+    let read = |z: &mut zip::ZipArchive<_>, n: &str| {
+        let mut v = Vec::new();
+        z.by_name(n).expect(n).read_to_end(&mut v).expect(n);
+        v
+    };
+    let index = read(&mut z, &index_name);
+    let bevy = read(&mut z, index_name.trim_end_matches(".index"));
+    let mut compressed = 0;
+    for e in index.chunks_exact(12) {
+        let off = u64::from_le_bytes(e[..8].try_into().unwrap()) as usize;
+        let len = u32::from_le_bytes(e[8..].try_into().unwrap()) as usize;
+        if len == 4096 {
+            continue; // stored raw
+        }
+        compressed += 1;
+        let chunk = &bevy[off..off + len];
+        let mut out = Vec::new();
+        flate2::read::DeflateDecoder::new(chunk)
+            .read_to_end(&mut out)
+            .expect("raw deflate");
+        assert_eq!(out.len(), 4096);
+        let mut z_out = Vec::new();
+        assert!(
+            flate2::read::ZlibDecoder::new(chunk)
+                .read_to_end(&mut z_out)
+                .is_err(),
+            "a chunk is zlib-wrapped"
+        );
+    }
+    assert!(compressed > 3, "{compressed} compressed chunks");
+}

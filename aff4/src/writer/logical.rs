@@ -3,6 +3,16 @@
 //! `aff4:hash` values and optional times. Small files are deflated ZIP members
 //! (aff4:ZipSegment), larger ones snappy ImageStreams.
 //!
+//! For c-aff4 (aff4imager), a small file is also typed with its pre-standard member
+//! type `aff4:zip_segment`: c-aff4's `VolumeGroup::GetStream` opens a typed subject as
+//! a ZIP member only under that type (or `aff4:file`), never under `aff4:ZipSegment`.
+//! Large files need nothing more (it opens any `aff4:ImageStream`). Logical files are
+//! deliberately *not* typed `aff4:Image`, although c-aff4's `-e PATTERN` and `-l` only
+//! list aff4:Image and aff4:Map subjects: pyaff4 0.34 opens `images[0]` of an unordered
+//! query, so a second aff4:Image makes it open a logical file instead of the memory
+//! image in a random share of runs. aff4imager extracts them by URN instead:
+//! `echo URN | aff4imager -e @ -D DIR host.aff4`.
+//!
 //! The original name never reaches a member name: the URN is
 //! `<vol>/files/<n>/<sanitised path>`, built from `[A-Za-z0-9._-]` components only, so
 //! hostile names (`../`, NUL, `%`, control characters, non-ASCII) cannot escape the
@@ -136,7 +146,8 @@ impl<W: Write> VolumeWriter<W> {
         Ok(file_urn)
     }
 
-    /// A deflated member named by the URN, typed aff4:ZipSegment; returns the size.
+    /// A deflated member named by the URN, typed aff4:ZipSegment and (for c-aff4)
+    /// aff4:zip_segment; returns the size.
     fn add_small_file(&mut self, file_urn: &str, bytes: &[u8]) -> Result<u64> {
         let mut h = MultiHasher::new(&LOGICAL_HASHES);
         h.update(bytes);
@@ -145,6 +156,8 @@ impl<W: Write> VolumeWriter<W> {
         let s = Term::iri(file_urn);
         self.graph
             .insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::ZIP_SEGMENT));
+        self.graph
+            .insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::ZIP_SEGMENT_LEGACY));
         for (a, hex) in h.finish() {
             self.graph
                 .insert(s.clone(), lx::HASH, Term::typed(hex, a.datatype()));

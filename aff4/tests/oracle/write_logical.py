@@ -1,8 +1,10 @@
 """Lists the AFF4-L logical files of a volume through pyaff4 0.34's
 LogicalImageContainer, reads each one and checks its stored hashes with
 linear_hasher.LinearHasher2. Prints one line per file:
-`file <name as UTF-8 hex> <size> <sha256> <valid hash types, comma-separated> <invalid count>`. Works on volumes that also hold a memory image (pyaff4
-then returns a PhysicalImageContainer, whose parts make a LogicalImageContainer).
+`file <name as UTF-8 hex> <size> <sha256> <valid hash types, comma-separated> <invalid count>`,
+after a first line `container <class pyaff4 opened the volume as>`. Works on volumes
+that also hold a memory image (pyaff4 then returns a PhysicalImageContainer, whose parts
+make a LogicalImageContainer).
 Usage: write_logical.py VOLUME"""
 import hashlib
 import sys
@@ -24,6 +26,7 @@ class Listener(block_hasher.ValidationListener):
 
 def main():
     c = container.Container.openURNtoContainer(rdfvalue.URN.FromFileName(sys.argv[1]))
+    print("container %s" % type(c).__name__)
     if not isinstance(c, container.LogicalImageContainer):
         c = container.LogicalImageContainer(c.backing_store, c.zip_file, c.version, c.urn,
                                             c.resolver, c.lexicon)
