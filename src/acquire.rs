@@ -1,7 +1,6 @@
 //! `pmem-aff4 -o host.aff4`: acquire physical memory (or import a dump) into a new
 //! AFF4 container.
 
-use crate::cli::Args;
 use crate::footprint::Footprint;
 use crate::output::{CappedWriter, ContainerSink, PendingFile};
 use crate::pipeline::{self, Piece, Sink};
@@ -22,33 +21,66 @@ pub const PMEM: &str = aff4::lexicon::PMEM;
 
 const TOOL: &str = concat!("pmem-aff4 ", env!("CARGO_PKG_VERSION"));
 
+/// What an acquisition needs from the command line.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--source` spec (`auto`, `kcore`, `lime:PATH`, ...).
+    pub source: String,
+    /// `--ranges FILE`.
+    pub ranges: Option<std::path::PathBuf>,
+    /// `-i` patterns.
+    pub inputs: Vec<String>,
+    /// `--no-extras`.
+    pub no_extras: bool,
+    /// `-c` codec name.
+    pub compression: String,
+    /// `-t` (None: the footprint's default).
+    pub threads: Option<usize>,
+    /// `--chunk-size`.
+    pub chunk_size: u32,
+    /// `--footprint` (None: low for live sources, fast for imports).
+    pub footprint: Option<Footprint>,
+    /// `--force`.
+    pub force: bool,
+    /// `--json`.
+    pub json: bool,
+    /// `-q`.
+    pub quiet: bool,
+    /// Testing only: pages whose reads fail.
+    pub inject_read_errors: Option<String>,
+    /// Testing only: milliseconds every read sleeps.
+    pub inject_read_delay: Option<u64>,
+    /// Testing only: ENOSPC after this many output bytes.
+    pub inject_enospc_after: Option<u64>,
+}
+
 /// Runs an acquisition; returns the exit code.
-pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
-    let compression = Compression::from_name(&args.compression).with_context(|| {
+pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
+    let compression = Compression::from_name(&acq.compression).with_context(|| {
         format!(
             "unknown compression {:?}: use snappy, lz4, zlib, deflate or none",
-            args.compression
+            acq.compression
         )
     })?;
-    let chunk_size = args.chunk_size;
+    let chunk_size = acq.chunk_size;
     if !chunk_size.is_power_of_two() || !(4096..=4 << 20).contains(&chunk_size) {
         bail!("--chunk-size {chunk_size}: must be a power of two between 4096 and 4194304");
     }
-    if args.threads == Some(0) {
+    if acq.threads == Some(0) {
         bail!("--threads 0: give at least 1");
     }
     let to_stdout = crate::output::is_stdout(out);
     // Fail before opening any device if the output is not writable.
     if !to_stdout {
-        crate::output::check_overwrite(out, args.force)?;
+        crate::output::check_overwrite(out, acq.force)?;
     }
 
     // Inputs are checked before any memory is read: a typo must not cost the acquisition.
-    let inputs = expand_inputs(&args.inputs)?;
+    let inputs = expand_inputs(&acq.inputs)?;
 
     crate::watchdog::start();
-    crate::watchdog::step(format!("opening the memory source ({})", args.source));
-    let source = open_source(args)?;
+    crate::watchdog::step(format!("opening the memory source ({})", acq.source));
+    let source = open_source(acq)?;
     let ranges: Vec<PhysRange> = source.ranges().to_vec();
     if ranges.is_empty() {
         bail!(
@@ -59,12 +91,12 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let is_device = matches!(source.name(), "pmem" | "crash" | "kcore" | "devmem");
     tracing::info!("source: {}", source.description());
 
-    let footprint = args.footprint.unwrap_or(if is_device {
+    let footprint = acq.footprint.unwrap_or(if is_device {
         Footprint::Low
     } else {
         Footprint::Fast
     });
-    let budget = footprint.budget(args.threads);
+    let budget = footprint.budget(acq.threads);
     let threads = budget.threads;
     if footprint == Footprint::Low {
         crate::footprint::keep_freed_memory();
@@ -79,7 +111,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let (pending, container) = if to_stdout {
         (None, ContainerSink::stdout(uncached, budget.output_buffer)?)
     } else {
-        let (pending, file) = PendingFile::create(out, args.force)?;
+        let (pending, file) = PendingFile::create(out, acq.force)?;
         signals::remove_on_abort(pending.tmp_path());
         let sink = ContainerSink::for_file(file, uncached, budget.output_buffer)
             .with_context(|| format!("cannot set up {}", pending.tmp_path().display()))?;
@@ -93,7 +125,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         container.describe()
     );
     let output_mode = container.describe();
-    let sink = CappedWriter::new(container, args.inject_enospc_after);
+    let sink = CappedWriter::new(container, acq.inject_enospc_after);
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
     let opts = StreamOptions {
@@ -104,7 +136,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         ..StreamOptions::default()
     };
     let total: u64 = ranges.iter().map(|r| r.end - r.start).sum();
-    let bar = progress::bar(total, source.name(), args.quiet);
+    let bar = progress::bar(total, source.name(), acq.quiet);
     let mut mem = vw
         .memory_image(opts)
         .context("cannot start the memory image")?;
@@ -213,7 +245,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         out.display()
     ));
     let mut logical = Vec::new();
-    if is_device && !args.no_extras {
+    if is_device && !acq.no_extras {
         logical.extend(add_extras(&mut vw).with_context(|| write_context(out))?);
     }
     for path in inputs {
@@ -284,7 +316,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         image_urn,
         logical_files: logical,
     };
-    print_summary(args, &rep)?;
+    print_summary(acq, &rep)?;
     if !complete {
         eprintln!(
             "pmem-aff4: interrupted: {} closed as INCOMPLETE ({} of {} read; the rest is marked aff4:UnknownData)",
@@ -304,14 +336,14 @@ fn write_context(out: &Path) -> String {
     )
 }
 
-fn print_summary(args: &Args, rep: &report::Acquisition) -> anyhow::Result<()> {
-    if args.json && rep.output == "-" {
+fn print_summary(acq: &Options, rep: &report::Acquisition) -> anyhow::Result<()> {
+    if acq.json && rep.output == "-" {
         return report::eprint_json(rep);
     }
-    if args.json {
+    if acq.json {
         return report::print_json(rep);
     }
-    if args.quiet {
+    if acq.quiet {
         return Ok(());
     }
     let sha = rep.hashes.get("sha256").map_or("-", |s| s.as_str());
@@ -366,11 +398,11 @@ fn range_list(ranges: &[report::Range]) -> String {
     }
 }
 
-fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
-    let mut spec = SourceSpec::from_str(&args.source)
-        .map_err(|e| anyhow::anyhow!("--source {}: {e}", args.source))?;
+fn open_source(acq: &Options) -> anyhow::Result<Box<dyn Source>> {
+    let mut spec = SourceSpec::from_str(&acq.source)
+        .map_err(|e| anyhow::anyhow!("--source {}: {e}", acq.source))?;
     let mut opts = drivers::OpenOptions::default();
-    if let Some(r) = &args.ranges {
+    if let Some(r) = &acq.ranges {
         match &mut spec {
             SourceSpec::Raw { ranges, .. } => *ranges = Some(r.clone()),
             _ => {
@@ -381,14 +413,14 @@ fn open_source(args: &Args) -> anyhow::Result<Box<dyn Source>> {
         }
     }
     let source = drivers::open_source(&spec, &opts)?;
-    if args.inject_read_errors.is_none() && args.inject_read_delay.is_none() {
+    if acq.inject_read_errors.is_none() && acq.inject_read_delay.is_none() {
         return Ok(source);
     }
-    let bad = match &args.inject_read_errors {
+    let bad = match &acq.inject_read_errors {
         Some(pages) => drivers::faults::parse_page_list(pages)?,
         None => Default::default(),
     };
-    let delay = std::time::Duration::from_millis(args.inject_read_delay.unwrap_or(0));
+    let delay = std::time::Duration::from_millis(acq.inject_read_delay.unwrap_or(0));
     Ok(Box::new(
         drivers::faults::FaultInjectingSource::new(source, bad).with_delay(delay),
     ))

@@ -127,6 +127,27 @@ pub struct Args {
     pub containers: Vec<PathBuf>,
 }
 
+impl From<&Args> for acquire::Options {
+    fn from(a: &Args) -> Self {
+        acquire::Options {
+            source: a.source.clone(),
+            ranges: a.ranges.clone(),
+            inputs: a.inputs.clone(),
+            no_extras: a.no_extras,
+            compression: a.compression.clone(),
+            threads: a.threads,
+            chunk_size: a.chunk_size,
+            footprint: a.footprint,
+            force: a.force,
+            json: a.json,
+            quiet: a.quiet,
+            inject_read_errors: a.inject_read_errors.clone(),
+            inject_read_delay: a.inject_read_delay,
+            inject_enospc_after: a.inject_enospc_after,
+        }
+    }
+}
+
 /// Parses the command line (exits with usage on error).
 pub fn parse() -> Args {
     Args::parse()
@@ -164,10 +185,11 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             if let Some(warning) = codec_warning(&args.compression) {
                 tracing::warn!("{warning}");
             }
+            let opts = acquire::Options::from(args);
             if crate::output::is_stdout(out) {
-                acquire::run(args, out).map_err(crate::output::explain_closed_pipe)
+                acquire::run(&opts, out).map_err(crate::output::explain_closed_pipe)
             } else {
-                acquire::run(args, out).map_err(|e| crate::output::explain_full_disk(e, out))
+                acquire::run(&opts, out).map_err(|e| crate::output::explain_full_disk(e, out))
             }
         }
         None => {
