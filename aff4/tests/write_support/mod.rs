@@ -74,6 +74,7 @@ pub fn opts(compression: Compression, chunks_in_segment: u32) -> StreamOptions {
         compression,
         linear_hashes: vec![HashAlgo::Sha256, HashAlgo::Md5],
         block_hashes: Vec::new(),
+        ..StreamOptions::default()
     }
 }
 
