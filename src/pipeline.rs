@@ -74,6 +74,8 @@ struct Batch {
     job: Option<Job>,
     raw: Vec<u8>,
     padded: Vec<u8>,
+    /// One encoding buffer per data chunk, kept at the codec's worst-case length (never
+    /// shrunk, so never zero-filled again); the encoding's length is in [`Kind::Data`].
     stored: Vec<Vec<u8>>,
     kinds: Vec<Kind>,
     /// The source is damaged (a dump file that does not decode): the run must stop.
@@ -99,7 +101,7 @@ impl Batch {
                 v
             },
             padded: touched(cs),
-            stored: (0..n).map(|_| touched(worst)).collect(),
+            stored: (0..n).map(|_| vec![1u8; worst]).collect(),
             kinds: Vec::with_capacity(n * 2),
             ..Batch::default()
         }
@@ -108,9 +110,22 @@ impl Batch {
 
 #[derive(Debug, Clone, Copy)]
 enum Kind {
-    Data { phys: u64, off: usize, len: usize },
-    Zero { phys: u64, len: u64 },
-    Unreadable { phys: u64, len: u64 },
+    /// `stored`: the length of the encoding in the batch's next stored buffer, or `None`
+    /// when the (full) chunk is stored raw: then its bytes in `raw` are what is stored.
+    Data {
+        phys: u64,
+        off: usize,
+        len: usize,
+        stored: Option<usize>,
+    },
+    Zero {
+        phys: u64,
+        len: u64,
+    },
+    Unreadable {
+        phys: u64,
+        len: u64,
+    },
 }
 
 fn jobs(ranges: &[PhysRange], batch: u64) -> Vec<Job> {
@@ -212,14 +227,23 @@ fn emit(b: &Batch, sink: &mut dyn Sink, outcome: &mut Outcome) -> anyhow::Result
     let mut stored = b.stored.iter();
     for k in &b.kinds {
         match *k {
-            Kind::Data { phys, off, len } => {
+            Kind::Data {
+                phys,
+                off,
+                len,
+                stored: encoded,
+            } => {
                 let s = stored
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("internal error: missing chunk"))?;
+                let raw = &b.raw[off..off + len];
                 sink.piece(Piece::Data {
                     phys,
-                    raw: &b.raw[off..off + len],
-                    stored: s,
+                    raw,
+                    stored: match encoded {
+                        Some(n) => &s[..n],
+                        None => raw,
+                    },
                 })?;
                 outcome.bytes_done += len as u64;
             }
@@ -325,21 +349,28 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
                     b.stored.push(Vec::new());
                 }
                 let chunk = &b.raw[roff..roff + rlen];
-                if rlen == cs {
-                    cfg.compression.encode_chunk(chunk, &mut b.stored[n_stored]);
+                let out = &mut b.stored[n_stored];
+                let stored = if rlen == cs {
+                    // Stored raw (None): the chunk's bytes in `raw` are used, uncopied.
+                    cfg.compression.encode_chunk_in(chunk, out)
                 } else {
                     // A short chunk is stored zero-padded to the chunk size.
                     b.padded.clear();
                     b.padded.extend_from_slice(chunk);
                     b.padded.resize(cs, 0);
-                    cfg.compression
-                        .encode_chunk(&b.padded, &mut b.stored[n_stored]);
-                }
+                    let n = cfg.compression.encode_chunk_in(&b.padded, out);
+                    Some(n.unwrap_or_else(|| {
+                        out.clear();
+                        out.extend_from_slice(&b.padded);
+                        cs
+                    }))
+                };
                 n_stored += 1;
                 b.kinds.push(Kind::Data {
                     phys: rphys,
                     off: roff,
                     len: rlen,
+                    stored,
                 });
             }
         }

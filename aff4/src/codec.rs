@@ -79,29 +79,44 @@ impl Compression {
     /// compressed if shorter than `chunk.len() - 16`, else the raw chunk. Returns whether
     /// the stored bytes are compressed.
     pub fn encode_chunk(self, chunk: &[u8], out: &mut Vec<u8>) -> bool {
-        out.clear();
-        let ok = match self {
-            Compression::Stored => false,
-            Compression::Snappy => snappy_into(chunk, out),
-            Compression::Lz4 => {
-                out.resize(lz4_flex::block::get_maximum_output_size(chunk.len()), 0);
-                match lz4_flex::block::compress_into(chunk, out) {
-                    Ok(n) => {
-                        out.truncate(n);
-                        true
-                    }
-                    Err(_) => false,
-                }
+        match self.encode_chunk_in(chunk, out) {
+            Some(n) => {
+                out.truncate(n);
+                true
             }
+            None => {
+                out.clear();
+                out.extend_from_slice(chunk);
+                false
+            }
+        }
+    }
+
+    /// Like [`Compression::encode_chunk`], for a caller that reuses `out` for chunk after
+    /// chunk: the encoding is written at the start of `out` and its length returned, or
+    /// `None` when the standard's rule says to store the chunk raw (the caller stores
+    /// `chunk` itself; nothing is copied). `out` is grown once to the codec's worst case
+    /// and never shrunk, so a reused buffer is not zero-filled again for every chunk (a
+    /// memset as long as the chunk, per chunk, with [`Compression::encode_chunk`]).
+    pub fn encode_chunk_in(self, chunk: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        let worst = match self {
+            Compression::Stored => return None,
+            Compression::Snappy => snap::raw::max_compress_len(chunk.len()),
+            Compression::Lz4 => lz4_flex::block::get_maximum_output_size(chunk.len()),
+            // Deflate gives up once the output would not be shorter than the chunk.
+            Compression::Zlib | Compression::Deflate => chunk.len(),
+        };
+        if out.len() < worst {
+            out.resize(worst, 0);
+        }
+        let n = match self {
+            Compression::Stored => None,
+            Compression::Snappy => snappy_into(chunk, out),
+            Compression::Lz4 => lz4_flex::block::compress_into(chunk, out).ok(),
             Compression::Zlib => deflate_into(chunk, true, out),
             Compression::Deflate => deflate_into(chunk, false, out),
-        };
-        if ok && out.len() + 16 < chunk.len() {
-            return true;
-        }
-        out.clear();
-        out.extend_from_slice(chunk);
-        false
+        }?;
+        (n + 16 < chunk.len()).then_some(n)
     }
 
     /// Decodes one stored chunk into `out` (cleared first). A chunk whose stored length
@@ -206,27 +221,21 @@ thread_local! {
     static SNAPPY: RefCell<snap::raw::Encoder> = RefCell::new(snap::raw::Encoder::new());
 }
 
-/// Snappy-compresses `chunk` into `out`; false if the encoder fails.
-fn snappy_into(chunk: &[u8], out: &mut Vec<u8>) -> bool {
-    out.resize(snap::raw::max_compress_len(chunk.len()), 0);
-    let n = SNAPPY.with(|cell| {
+/// Snappy-compresses `chunk` into the start of `out` (at least
+/// `max_compress_len` long); the encoded length, or `None` if the encoder fails.
+fn snappy_into(chunk: &[u8], out: &mut [u8]) -> Option<usize> {
+    SNAPPY.with(|cell| {
         let mut enc = cell.try_borrow_mut().ok()?;
         enc.compress(chunk, out).ok()
-    });
-    match n {
-        Some(n) => {
-            out.truncate(n);
-            true
-        }
-        None => false,
-    }
+    })
 }
 
-/// Compresses `chunk` into `out` (zlib header when `zlib`), giving up (false) once the
-/// output would no longer be shorter than the chunk: then it would be stored raw anyway.
-fn deflate_into(chunk: &[u8], zlib: bool, out: &mut Vec<u8>) -> bool {
-    out.resize(chunk.len(), 0);
-    let done = FLATE.with(|cell| {
+/// Compresses `chunk` into the start of `out` (at least `chunk.len()` long; zlib header
+/// when `zlib`), giving up (`None`) once the output would no longer be shorter than the
+/// chunk: then it would be stored raw anyway.
+fn deflate_into(chunk: &[u8], zlib: bool, out: &mut [u8]) -> Option<usize> {
+    let out = out.get_mut(..chunk.len())?;
+    FLATE.with(|cell| {
         let Ok(mut state) = cell.try_borrow_mut() else {
             return None;
         };
@@ -241,14 +250,7 @@ fn deflate_into(chunk: &[u8], zlib: bool, out: &mut Vec<u8>) -> bool {
             .ok()?;
         let n = usize::try_from(enc.total_out()).ok()?;
         (status == flate2::Status::StreamEnd).then_some(n)
-    });
-    match done {
-        Some(n) => {
-            out.truncate(n);
-            true
-        }
-        None => false,
-    }
+    })
 }
 
 /// Inflates `stored` into `out` (zlib header when `zlib`). The whole stream must end
@@ -473,6 +475,45 @@ mod tests {
                 assert_eq!((pe, pd), (enc.as_ptr(), dec.as_ptr()), "{c:?} reallocated");
             }
         }
+    }
+
+    /// The reusing encoder writes the same bytes as `encode_chunk`, keeps its buffer's
+    /// length (no zero-fill per chunk) and says "store raw" without copying.
+    #[test]
+    fn encode_in_place_matches_and_keeps_the_buffer() {
+        let text = sample();
+        let mut x = 0x9e37_79b9u32;
+        let noise: Vec<u8> = (0..32768)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        for c in [
+            Compression::Snappy,
+            Compression::Lz4,
+            Compression::Zlib,
+            Compression::Deflate,
+        ] {
+            let mut reused = Vec::new();
+            let mut once = Vec::new();
+            for data in [&text, &noise, &text] {
+                let n = c.encode_chunk_in(data, &mut reused);
+                let compressed = c.encode_chunk(data, &mut once);
+                assert_eq!(n.is_some(), compressed, "{c:?}");
+                match n {
+                    Some(n) => assert_eq!(&reused[..n], &once[..], "{c:?}"),
+                    None => assert_eq!(&once[..], &data[..], "{c:?}"),
+                }
+                assert!(reused.len() >= data.len(), "{c:?} shrank its buffer");
+            }
+        }
+        assert_eq!(
+            Compression::Stored.encode_chunk_in(&text, &mut Vec::new()),
+            None
+        );
     }
 
     #[test]
