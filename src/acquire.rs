@@ -58,6 +58,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
     let start_time = now_rfc3339();
     let (pending, file) = PendingFile::create(out, args.force)?;
     signals::remove_on_abort(pending.tmp_path());
+    let file = crate::inject::StallWriter::new(file, args.inject_stall_after);
     let sink = BufWriter::with_capacity(4 << 20, CappedWriter::new(file, args.inject_enospc_after));
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
@@ -72,6 +73,20 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         .memory_image(opts)
         .context("cannot start the memory image")?;
     let image_urn = mem.image_urn().to_string();
+    // The recovery journal: what `--recover` needs if this run is killed.
+    let planned: Vec<(u64, u64)> = ranges.iter().map(|r| (r.start, r.end)).collect();
+    let string = aff4::lexicon::XSD_STRING.to_string();
+    let journal_meta = [
+        (format!("{PMEM}tool"), string.clone(), TOOL.to_string()),
+        (
+            format!("{PMEM}acquisitionStart"),
+            aff4::lexicon::XSD_DATETIME.to_string(),
+            start_time.clone(),
+        ),
+        (format!("{PMEM}source"), string, source.description()),
+    ];
+    mem.start_journal(&planned, &journal_meta)
+        .with_context(|| write_context(out))?;
     // Rekall/WinPmem look for information.yaml beside the map: `<map>/information.yaml`.
     let yaml_member = mem.map_member("information.yaml");
     let cfg = pipeline::Config {
@@ -174,6 +189,7 @@ pub fn run(args: &Args, out: &Path) -> anyhow::Result<u8> {
         .into_inner()
         .map_err(|e| e.into_error())
         .with_context(|| write_context(out))?
+        .into_inner()
         .into_inner();
     file.sync_all().with_context(|| write_context(out))?;
     let stored = file.metadata().map(|m| m.len()).unwrap_or(0);

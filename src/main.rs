@@ -7,10 +7,12 @@
 mod acquire;
 mod cli;
 mod export;
+mod inject;
 mod inspect;
 mod output;
 mod pipeline;
 mod progress;
+mod recover;
 mod report;
 mod signals;
 

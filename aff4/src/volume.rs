@@ -770,7 +770,18 @@ fn open_typed(
     }
     if is_image_type(g, urn) || g.has_type(urn, lx::FILE_IMAGE) {
         if let Some(ds) = data_stream(g, urn) {
-            return open_stream(res, &ds, chain, read_ahead);
+            let s = open_stream(res, &ds, chain, read_ahead)?;
+            let declared = g.object(urn, lx::SIZE).and_then(Term::as_u64);
+            if let Some(size) = declared.filter(|&d| s.size() != u64::MAX && s.size() > d) {
+                return Err(Error::corrupt(
+                    urn,
+                    format!(
+                        "its data stream {ds} holds {} bytes, more than the image's aff4:size {size}",
+                        s.size()
+                    ),
+                ));
+            }
+            return Ok(s);
         }
     }
     if res.member_by_urn(urn).is_some() {

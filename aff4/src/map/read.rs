@@ -149,6 +149,19 @@ fn check_targets(entries: &[MapEntry], targets: &[String], urn: &str) -> Result<
     Ok(())
 }
 
+/// Ranges (data, symbolic or gaps) may not run past a declared `aff4:size`: the size
+/// is what the producer wrote, and honouring ranges beyond it would let a few flipped
+/// bytes in `<map>/map` make a 3 MiB image claim terabytes.
+fn check_declared_size(urn: &str, declared: Option<u64>, end: u64) -> Result<()> {
+    match declared {
+        Some(size) if end > size => Err(Error::corrupt(
+            urn,
+            format!("map ranges run to {end:#x}, past the map's aff4:size {size:#x}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Map {
     /// Loads the map `urn` from the volume set.
     pub(crate) fn load(res: &Resolver, urn: &str) -> Result<Self> {
@@ -159,12 +172,9 @@ impl Map {
         let targets = parse_idx(&idx);
         check_targets(&entries, &targets, urn)?;
         let end = entries.last().map_or(0, |e| e.mapped + e.length);
-        let size = res
-            .graph_ref()
-            .object(urn, lx::SIZE)
-            .and_then(Term::as_u64)
-            .unwrap_or(0)
-            .max(end);
+        let declared = res.graph_ref().object(urn, lx::SIZE).and_then(Term::as_u64);
+        check_declared_size(urn, declared, end)?;
+        let size = declared.unwrap_or(0).max(end);
         let gap = res
             .graph_ref()
             .object(urn, lx::MAP_GAP_DEFAULT_STREAM)
