@@ -100,8 +100,8 @@ fn crc_of(src: &dyn ReadAt, at: u64, len: u64) -> Option<u32> {
 
 /// Finds the data descriptor closing a member whose data starts at `start`: the first
 /// `PK\x07\x08` whose compressed size is the distance from `start` and whose CRC-32
-/// matches the bytes before it. Returns (data length, descriptor length, crc, size).
-fn find_descriptor(src: &dyn ReadAt, start: u64, file_len: u64) -> Option<(u64, u64, u32, u64)> {
+/// matches the bytes before it. Returns (data length, descriptor length, size).
+fn find_descriptor(src: &dyn ReadAt, start: u64, file_len: u64) -> Option<(u64, u64, u64)> {
     let mut crc = crc32fast::Hasher::new();
     let mut block_at = start;
     while block_at < file_len {
@@ -128,7 +128,7 @@ fn find_descriptor(src: &dyn ReadAt, start: u64, file_len: u64) -> Option<(u64, 
                     let mut h = crc.clone();
                     h.update(&b[..i]);
                     if h.finalize() == stated_crc {
-                        return Some((dist, dlen, stated_crc, usize));
+                        return Some((dist, dlen, usize));
                     }
                 }
             }
@@ -195,9 +195,9 @@ pub fn scan(src: &dyn ReadAt) -> Scan {
             stop(&mut s, pos, format!("member {name:?}: method {method}"));
             return s;
         }
-        let (next, crc, csize, usize) = if flags & 8 != 0 {
+        let (next, csize, usize) = if flags & 8 != 0 {
             match find_descriptor(src, data, file_len) {
-                Some((len, dlen, crc, size)) => (data + len + dlen, crc, len, size),
+                Some((len, dlen, size)) => (data + len + dlen, len, size),
                 None => {
                     stop(
                         &mut s,
@@ -224,7 +224,7 @@ pub fn scan(src: &dyn ReadAt) -> Scan {
                     .is_ok_and(|d| d.len() as u64 == usize && crc32fast::hash(&d) == crc)
             };
             match end {
-                Some(e) if crc_ok() => (e, crc, csize, usize),
+                Some(e) if crc_ok() => (e, csize, usize),
                 Some(_) => {
                     stop(
                         &mut s,
@@ -243,7 +243,6 @@ pub fn scan(src: &dyn ReadAt) -> Scan {
                 }
             }
         };
-        let _ = crc;
         s.members.push(ScannedMember {
             name,
             method,

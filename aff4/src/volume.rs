@@ -50,7 +50,8 @@ const LEGACY_STREAMS: [&str; 2] = [
     "http://aff4.org/Schema#image",
 ];
 
-/// Members every volume has that are not AFF4 objects.
+/// Members every volume has that are not AFF4 objects (nor are the recovery journal's,
+/// [`crate::journal`]).
 const VOLUME_FILES: [&str; 3] = ["information.turtle", "version.txt", "container.description"];
 
 /// A readable, seekable AFF4 stream.
@@ -513,6 +514,10 @@ impl VolumeSet {
             VOLUME_FILES
                 .iter()
                 .any(|f| member_urn == format!("{}/{f}", v.urn))
+                || member_urn
+                    .strip_prefix(v.urn.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|m| m.starts_with(crate::journal::PREFIX))
         })
     }
 
