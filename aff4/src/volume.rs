@@ -204,7 +204,7 @@ pub(crate) fn is_image_stream(g: &Graph, urn: &str) -> bool {
 }
 
 /// Whether `urn` has one of the image types that follow `aff4:dataStream`.
-fn is_image_type(g: &Graph, urn: &str) -> bool {
+pub(crate) fn is_image_type(g: &Graph, urn: &str) -> bool {
     IMAGE_TYPES.iter().any(|t| g.has_type(urn, t))
 }
 

@@ -162,6 +162,26 @@ fn check_declared_size(urn: &str, declared: Option<u64>, end: u64) -> Result<()>
     }
 }
 
+/// A map may not be larger than the image it says it maps (`aff4:target`, when that
+/// declares an `aff4:size`): its linear hash would otherwise make `--verify` hash a
+/// size nobody declared for the image.
+fn check_target_image(res: &Resolver, urn: &str, size: u64) -> Result<()> {
+    let g = res.graph_ref();
+    let image_size = g
+        .object(urn, lx::TARGET)
+        .and_then(Term::as_iri)
+        .filter(|t| crate::volume::is_image_type(g, t))
+        .and_then(|t| g.object(t, lx::SIZE))
+        .and_then(Term::as_u64);
+    match image_size {
+        Some(img) if size > img => Err(Error::corrupt(
+            urn,
+            format!("map of {size:#x} bytes is larger than its image's aff4:size {img:#x}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Map {
     /// Loads the map `urn` from the volume set.
     pub(crate) fn load(res: &Resolver, urn: &str) -> Result<Self> {
@@ -175,6 +195,7 @@ impl Map {
         let declared = res.graph_ref().object(urn, lx::SIZE).and_then(Term::as_u64);
         check_declared_size(urn, declared, end)?;
         let size = declared.unwrap_or(0).max(end);
+        check_target_image(res, urn, size)?;
         let gap = res
             .graph_ref()
             .object(urn, lx::MAP_GAP_DEFAULT_STREAM)
