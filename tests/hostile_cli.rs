@@ -72,6 +72,8 @@ fn edit_turtle(ms: &mut [(String, Vec<u8>)], marker: &str, from: &str, to: &str)
 /// Runs `pmem-aff4 args` with a watchdog; returns (exit code, stderr, seconds, peak
 /// RSS in KiB).
 fn run_bounded(args: &[&str]) -> (Option<i32>, String, f64, i64) {
+    // Reaped below with wait4 (which also gives its rusage), not Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = common::bin()
         .args(args)
         .stdout(std::process::Stdio::null())

@@ -361,7 +361,7 @@ fn sigkill_at_every_kind_of_point_recovers_every_complete_bevy() {
         let (data, unknown, files) = check_recovered(&rec, &ranges, &what);
         assert_eq!(sum["data_bytes"].as_u64(), Some(data), "{what}");
         // Every chunk of every bevy on disk whole is kept (only the unfinished one may go).
-        let set = VolumeSet::open(&[rec.clone()]).unwrap();
+        let set = VolumeSet::open(std::slice::from_ref(&rec)).unwrap();
         let stream = set
             .objects()
             .iter()

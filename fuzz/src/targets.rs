@@ -7,8 +7,11 @@
 
 use std::io::Read;
 
+/// A target's body.
+pub type Body = fn(&[u8]);
+
 /// Every target: name and body.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("zip_directory", zip_directory),
     ("turtle", turtle),
     ("map", map),
