@@ -11,6 +11,10 @@
 //! `pmem:acquisitionComplete false`, `pmem:recoveredFrom`, a `pmem:recoveryNote` and
 //! `pmem:linearHashRecomputed true` (the linear hash is the one of the recovered
 //! image, computed while it is rewritten, never the original run's).
+//!
+//! Past 600 lines because the scanner, the plan of the recovered image and the rebuild
+//! are one pass over one file format and share its private helpers; about a third is
+//! the truncation tests at the end.
 
 use crate::codec::Compression;
 use crate::hash::HashAlgo;
