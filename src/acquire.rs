@@ -52,6 +52,8 @@ pub struct Options {
     pub inject_read_delay: Option<u64>,
     /// Testing only: ENOSPC after this many output bytes.
     pub inject_enospc_after: Option<u64>,
+    /// Testing only: the output stalls (flushed) after this many bytes.
+    pub inject_stall_after: Option<u64>,
 }
 
 /// Runs an acquisition; returns the exit code.
@@ -125,6 +127,8 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
         container.describe()
     );
     let output_mode = container.describe();
+    // Testing only: a stall after N bytes (flushed first), for exact-offset SIGKILL tests.
+    let container = crate::inject::StallWriter::new(container, acq.inject_stall_after);
     let sink = CappedWriter::new(container, acq.inject_enospc_after);
     let mut vw = VolumeWriter::new(sink, TOOL).context("cannot start the AFF4 volume")?;
 
@@ -141,6 +145,20 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
         .memory_image(opts)
         .context("cannot start the memory image")?;
     let image_urn = mem.image_urn().to_string();
+    // The recovery journal: what `--recover` needs if this run is killed.
+    let planned: Vec<(u64, u64)> = ranges.iter().map(|r| (r.start, r.end)).collect();
+    let string = aff4::lexicon::XSD_STRING.to_string();
+    let journal_meta = [
+        (format!("{PMEM}tool"), string.clone(), TOOL.to_string()),
+        (
+            format!("{PMEM}acquisitionStart"),
+            aff4::lexicon::XSD_DATETIME.to_string(),
+            start_time.clone(),
+        ),
+        (format!("{PMEM}source"), string, source.description()),
+    ];
+    mem.start_journal(&planned, &journal_meta)
+        .with_context(|| write_context(out))?;
     // Rekall/WinPmem look for information.yaml beside the map: `<map>/information.yaml`.
     let yaml_member = mem.map_member("information.yaml");
     let cfg = pipeline::Config {
@@ -260,6 +278,7 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
     ));
     let sink = vw.finish().with_context(|| write_context(out))?;
     let stored = sink
+        .into_inner()
         .into_inner()
         .finish()
         .with_context(|| write_context(out))?;

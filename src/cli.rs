@@ -122,6 +122,16 @@ pub struct Args {
     #[arg(long, hide = true, value_name = "BYTES")]
     pub inject_enospc_after: Option<u64>,
 
+    /// Rebuild a container (-o FILE) from the partial file a killed acquisition left
+    /// (NAME.partial): every complete bevy, the rest marked aff4:UnknownData.
+    #[arg(long, value_name = "PARTIAL")]
+    pub recover: Option<PathBuf>,
+
+    /// Testing only: the acquisition's output stops (blocks forever) after this many
+    /// bytes, so a test can kill it at an exact point.
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub inject_stall_after: Option<u64>,
+
     /// Container(s) to read (export, list, view, verify); several files = a striped set.
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<PathBuf>,
@@ -144,6 +154,7 @@ impl From<&Args> for acquire::Options {
             inject_read_errors: a.inject_read_errors.clone(),
             inject_read_delay: a.inject_read_delay,
             inject_enospc_after: a.inject_enospc_after,
+            inject_stall_after: a.inject_stall_after,
         }
     }
 }
@@ -155,31 +166,57 @@ pub fn parse() -> Args {
 
 /// Runs the selected mode and returns the exit code.
 pub fn run(args: &Args) -> anyhow::Result<u8> {
+    if let Some(partial) = &args.recover {
+        let Some(out) = &args.output else {
+            anyhow::bail!(
+                "--recover {} needs -o FILE: the container to write",
+                partial.display()
+            );
+        };
+        let o = crate::recover::RecoverOptions {
+            partial: partial.clone(),
+            output: out.clone(),
+            force: args.force,
+            json: args.json,
+            quiet: args.quiet,
+        };
+        return crate::recover::run(&o).map_err(|e| crate::output::explain_full_disk(e, out));
+    }
+    let reading = run_reading(args);
+    match reading {
+        Some(r) => r.map_err(|e| crate::recover::explain_partial(e, &args.containers)),
+        None => run_acquire(args),
+    }
+}
+
+/// The reading modes (`None`: not one of them).
+fn run_reading(args: &Args) -> Option<anyhow::Result<u8>> {
     let reading =
         args.export.is_some() || !args.extract.is_empty() || args.view || args.list || args.verify;
-    if reading {
-        if args.output.is_some() {
-            anyhow::bail!("-o/--output acquires memory; it cannot be combined with --export, -e, -V, -l or --verify");
-        }
-        if args.containers.is_empty() {
-            anyhow::bail!("no container given: name the .aff4 file(s) to read, e.g. `pmem-aff4 --verify host.aff4`");
-        }
-        if let Some(out) = &args.export {
-            return export::run_export(args, out)
-                .map_err(|e| crate::output::explain_full_disk(e, out));
-        }
-        if !args.extract.is_empty() {
-            return export::run_extract(args)
-                .map_err(|e| crate::output::explain_full_disk(e, &args.dir));
-        }
-        if args.view {
-            return inspect::run_view(args);
-        }
-        if args.list {
-            return inspect::run_list(args);
-        }
-        return inspect::run_verify(args);
+    if !reading {
+        return None;
     }
+    if args.output.is_some() {
+        return Some(Err(anyhow::anyhow!("-o/--output acquires memory; it cannot be combined with --export, -e, -V, -l or --verify")));
+    }
+    if args.containers.is_empty() {
+        return Some(Err(anyhow::anyhow!("no container given: name the .aff4 file(s) to read, e.g. `pmem-aff4 --verify host.aff4`")));
+    }
+    Some(if let Some(out) = &args.export {
+        export::run_export(args, out).map_err(|e| crate::output::explain_full_disk(e, out))
+    } else if !args.extract.is_empty() {
+        export::run_extract(args).map_err(|e| crate::output::explain_full_disk(e, &args.dir))
+    } else if args.view {
+        inspect::run_view(args)
+    } else if args.list {
+        inspect::run_list(args)
+    } else {
+        inspect::run_verify(args)
+    })
+}
+
+/// Acquisition (`-o FILE`), or an error saying what to do.
+fn run_acquire(args: &Args) -> anyhow::Result<u8> {
     match &args.output {
         Some(out) => {
             if let Some(warning) = codec_warning(&args.compression) {
@@ -189,6 +226,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             if crate::output::is_stdout(out) {
                 acquire::run(&opts, out).map_err(crate::output::explain_closed_pipe)
             } else {
+                crate::recover::warn_leftovers(out);
                 acquire::run(&opts, out).map_err(|e| crate::output::explain_full_disk(e, out))
             }
         }

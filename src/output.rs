@@ -148,14 +148,17 @@ pub struct PendingFile {
 }
 
 impl PendingFile {
-    /// Checks `dest` (exists → error unless `force`) and creates `dest.partial-<pid>` 0600.
+    /// Checks `dest` (exists → error unless `force`) and creates [`partial_path`] 0600.
     pub fn create(dest: &Path, force: bool) -> anyhow::Result<(Self, File)> {
         check_overwrite(dest, force)?;
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.partial-{}", std::process::id()));
+        let tmp = partial_path(dest);
+        if std::fs::symlink_metadata(&tmp).is_ok() {
+            anyhow::bail!(
+                "{} exists: another run is writing it, or a killed run left it (turn it into a container with `pmem-aff4 --recover {} -o NAME.aff4`, or remove it)",
+                tmp.display(),
+                tmp.display()
+            );
+        }
         let file = create_private(&tmp, true)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         Ok((
@@ -185,6 +188,18 @@ impl PendingFile {
         self.committed = true;
         Ok(())
     }
+}
+
+/// What ends the name of an output being written.
+pub const PARTIAL_SUFFIX: &str = ".partial";
+
+/// Where the output `dest` is written until it is complete: `dest.partial` beside it,
+/// visible (not a dotfile) so a killed run's leftover is seen, and never taken for a
+/// container (`pmem-aff4 --recover` turns it into one).
+pub fn partial_path(dest: &Path) -> PathBuf {
+    let mut name = dest.file_name().unwrap_or_default().to_os_string();
+    name.push(PARTIAL_SUFFIX);
+    dest.with_file_name(name)
 }
 
 impl Drop for PendingFile {

@@ -446,7 +446,7 @@ fn spawn_slow_import(dir: &Path, delay_ms: u32, extra: &[&str]) -> std::process:
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    let partial = dir.join(format!(".s.aff4.partial-{}", child.id()));
+    let partial = dir.join("s.aff4.partial");
     while !partial.exists() {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(30),

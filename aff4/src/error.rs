@@ -45,6 +45,14 @@ pub enum Error {
     /// Maps refer to each other in a cycle.
     #[error("map cycle: {0}")]
     MapCycle(String),
+    /// A partial file cannot be turned back into a container ([`crate::recover`]).
+    #[error("cannot recover {file}: {reason}")]
+    NotRecoverable {
+        /// The partial file.
+        file: String,
+        /// Why not, and what to do.
+        reason: String,
+    },
     /// A caller supplied an invalid argument (bad chunk size, ranges out of order, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

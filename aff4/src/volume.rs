@@ -50,7 +50,8 @@ const LEGACY_STREAMS: [&str; 2] = [
     "http://aff4.org/Schema#image",
 ];
 
-/// Members every volume has that are not AFF4 objects.
+/// Members every volume has that are not AFF4 objects (nor are the recovery journal's,
+/// [`crate::journal`]).
 const VOLUME_FILES: [&str; 3] = ["information.turtle", "version.txt", "container.description"];
 
 /// A readable, seekable AFF4 stream.
@@ -203,7 +204,7 @@ pub(crate) fn is_image_stream(g: &Graph, urn: &str) -> bool {
 }
 
 /// Whether `urn` has one of the image types that follow `aff4:dataStream`.
-fn is_image_type(g: &Graph, urn: &str) -> bool {
+pub(crate) fn is_image_type(g: &Graph, urn: &str) -> bool {
     IMAGE_TYPES.iter().any(|t| g.has_type(urn, t))
 }
 
@@ -513,6 +514,10 @@ impl VolumeSet {
             VOLUME_FILES
                 .iter()
                 .any(|f| member_urn == format!("{}/{f}", v.urn))
+                || member_urn
+                    .strip_prefix(v.urn.as_str())
+                    .and_then(|rest| rest.strip_prefix('/'))
+                    .is_some_and(|m| m.starts_with(crate::journal::PREFIX))
         })
     }
 
@@ -770,7 +775,18 @@ fn open_typed(
     }
     if is_image_type(g, urn) || g.has_type(urn, lx::FILE_IMAGE) {
         if let Some(ds) = data_stream(g, urn) {
-            return open_stream(res, &ds, chain, read_ahead);
+            let s = open_stream(res, &ds, chain, read_ahead)?;
+            let declared = g.object(urn, lx::SIZE).and_then(Term::as_u64);
+            if let Some(size) = declared.filter(|&d| s.size() != u64::MAX && s.size() > d) {
+                return Err(Error::corrupt(
+                    urn,
+                    format!(
+                        "its data stream {ds} holds {} bytes, more than the image's aff4:size {size}",
+                        s.size()
+                    ),
+                ));
+            }
+            return Ok(s);
         }
     }
     if res.member_by_urn(urn).is_some() {

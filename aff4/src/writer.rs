@@ -111,6 +111,16 @@ pub mod pmem {
         /// pmem:kernelBase (xsd:unsignedLong): virtual address of the relocated `_text`
         /// (the page-table root goes in the standard `aff4:memoryPageTableEntryOffset`).
         KERNEL_BASE = "kernelBase";
+        /// pmem:readMethod (xsd:string): how /dev/pmem read memory (`pte-remap`, `kmap`).
+        READ_METHOD = "readMethod";
+        /// pmem:recoveredFrom (IRI): the Image of the killed run this one was
+        /// recovered from (`pmem-aff4 --recover`).
+        RECOVERED_FROM = "recoveredFrom";
+        /// pmem:recoveryNote (xsd:string): what the recovery kept and lost.
+        RECOVERY_NOTE = "recoveryNote";
+        /// pmem:linearHashRecomputed (xsd:boolean): the Map's linear hashes were
+        /// computed over the recovered image, not by the original run.
+        LINEAR_HASH_RECOMPUTED = "linearHashRecomputed";
     }
 }
 
@@ -145,6 +155,8 @@ pub struct VolumeWriter<W: Write> {
     members: HashSet<String>,
     logical_count: u64,
     has_image: bool,
+    /// Whether a recovery journal is kept ([`MemoryImageWriter::start_journal`]).
+    journal: bool,
 }
 
 /// A fresh `aff4://<uuid4>` URN (lowercase, AFF4-FORMAT.md §1.4).
@@ -244,6 +256,7 @@ impl<W: Write> VolumeWriter<W> {
             members: RESERVED.iter().map(|s| s.to_string()).collect(),
             logical_count: 0,
             has_image: false,
+            journal: false,
         })
     }
 
@@ -283,6 +296,12 @@ impl<W: Write> VolumeWriter<W> {
         if name.is_empty() || name.starts_with('/') || name.contains('\0') {
             return Err(Error::InvalidArgument(format!(
                 "member name {name:?} must be relative and non-empty"
+            )));
+        }
+        if name.starts_with(crate::journal::PREFIX) {
+            return Err(Error::InvalidArgument(format!(
+                "member name {name:?}: {} is reserved for the recovery journal",
+                crate::journal::PREFIX
             )));
         }
         self.claim(name)?;

@@ -306,19 +306,22 @@ fn stream_size_smaller_than_the_map_needs_is_a_typed_error() {
 }
 
 #[test]
-fn stream_size_larger_than_its_chunks_is_a_typed_error() {
+fn stream_size_larger_than_its_bevies_is_refused_when_it_opens() {
     let Some(bytes) = edit_turtle("\"3964928\"^^xsd:long", "\"396492800\"^^xsd:long") else {
         return;
     };
     let set = open(bytes).unwrap();
     let e = read_streams(&set).unwrap_err();
-    assert!(text(&e).contains("no entry for chunk"), "{e}");
+    assert!(
+        text(&e).contains("needs 6 bevies") && text(&e).contains("bevy 5 is not in the volume"),
+        "{e}"
+    );
     let rep = aff4::verify::verify(&set).unwrap();
     assert!(!rep.all_ok(), "{}", rep.summary());
 }
 
 #[test]
-fn missing_bevy_is_a_missing_member_error() {
+fn missing_bevy_is_refused_when_the_stream_opens() {
     let Some(path) = common::shared_testdata(BASE) else {
         return;
     };
@@ -332,8 +335,9 @@ fn missing_bevy_is_a_missing_member_error() {
     }
     w.set_comment(comment);
     let set = open(w.finish().unwrap().into_inner()).unwrap();
+    // Refused when the stream is opened: its aff4:size needs the bevy.
     let e = read_streams(&set).unwrap_err();
-    assert!(matches!(e, Error::MissingMember(_)), "{e:?}");
+    assert!(text(&e).contains("bevy 0 is not in the volume"), "{e:?}");
 }
 
 proptest! {

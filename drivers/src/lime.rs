@@ -215,7 +215,9 @@ fn index_frames(
     let size = phys.len();
     let mut pos = start;
     let mut produced = 0u64;
-    let mut checkpoints = Vec::with_capacity((size / CHECKPOINT_SPACING + 1) as usize);
+    // The range size comes from the file: reserve no more than the file could index.
+    let mut checkpoints =
+        Vec::with_capacity((size / CHECKPOINT_SPACING + 1).min(file_len / 64 + 1) as usize);
     let mut next_checkpoint = 0u64;
     while produced < size {
         if file_len - pos < 4 {

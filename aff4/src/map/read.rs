@@ -149,6 +149,39 @@ fn check_targets(entries: &[MapEntry], targets: &[String], urn: &str) -> Result<
     Ok(())
 }
 
+/// Ranges (data, symbolic or gaps) may not run past a declared `aff4:size`: the size
+/// is what the producer wrote, and honouring ranges beyond it would let a few flipped
+/// bytes in `<map>/map` make a 3 MiB image claim terabytes.
+fn check_declared_size(urn: &str, declared: Option<u64>, end: u64) -> Result<()> {
+    match declared {
+        Some(size) if end > size => Err(Error::corrupt(
+            urn,
+            format!("map ranges run to {end:#x}, past the map's aff4:size {size:#x}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A map may not be larger than the image it says it maps (`aff4:target`, when that
+/// declares an `aff4:size`): its linear hash would otherwise make `--verify` hash a
+/// size nobody declared for the image.
+fn check_target_image(res: &Resolver, urn: &str, size: u64) -> Result<()> {
+    let g = res.graph_ref();
+    let image_size = g
+        .object(urn, lx::TARGET)
+        .and_then(Term::as_iri)
+        .filter(|t| crate::volume::is_image_type(g, t))
+        .and_then(|t| g.object(t, lx::SIZE))
+        .and_then(Term::as_u64);
+    match image_size {
+        Some(img) if size > img => Err(Error::corrupt(
+            urn,
+            format!("map of {size:#x} bytes is larger than its image's aff4:size {img:#x}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Map {
     /// Loads the map `urn` from the volume set.
     pub(crate) fn load(res: &Resolver, urn: &str) -> Result<Self> {
@@ -159,12 +192,10 @@ impl Map {
         let targets = parse_idx(&idx);
         check_targets(&entries, &targets, urn)?;
         let end = entries.last().map_or(0, |e| e.mapped + e.length);
-        let size = res
-            .graph_ref()
-            .object(urn, lx::SIZE)
-            .and_then(Term::as_u64)
-            .unwrap_or(0)
-            .max(end);
+        let declared = res.graph_ref().object(urn, lx::SIZE).and_then(Term::as_u64);
+        check_declared_size(urn, declared, end)?;
+        let size = declared.unwrap_or(0).max(end);
+        check_target_image(res, urn, size)?;
         let gap = res
             .graph_ref()
             .object(urn, lx::MAP_GAP_DEFAULT_STREAM)

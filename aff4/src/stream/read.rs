@@ -111,15 +111,28 @@ pub fn max_stored_chunk(chunk_size: u64) -> u64 {
     chunk_size + chunk_size / 8 + 1024
 }
 
-/// Checks that every index entry lies inside its bevy member of `bevy_len` bytes and
-/// is not longer than a chunk could be.
+/// Checks that every index entry lies inside its bevy member of `bevy_len` bytes, is
+/// not longer than a chunk could be, and that together they claim no more bytes than
+/// the bevy has (entries sharing stored bytes would let a small bevy decode to an
+/// unbounded amount of data).
 pub fn check_index(
     entries: &[IndexEntry],
     bevy_len: u64,
     chunk_size: u64,
     urn: &str,
 ) -> Result<()> {
+    let mut total = 0u64;
     for (i, e) in entries.iter().enumerate() {
+        total = total.saturating_add(e.length);
+        if total > bevy_len {
+            return Err(Error::corrupt(
+                urn,
+                format!(
+                    "index entries 0..={i} claim {total} stored bytes in a {bevy_len}-byte bevy: \
+                     entries share bytes"
+                ),
+            ));
+        }
         if e.length > max_stored_chunk(chunk_size) {
             return Err(Error::corrupt(
                 urn,
@@ -142,6 +155,30 @@ pub fn check_index(
                 ),
             ));
         }
+    }
+    Ok(())
+}
+
+/// The declared `aff4:size` must be backed by bevies: the last bevy it needs must be a
+/// member of the volume set. Refused before reading, so a stream whose
+/// size was inflated (a flipped byte in the metadata) fails at once instead of after
+/// decoding everything that is there.
+fn check_last_bevy(info: &ImageStreamInfo, res: &Resolver) -> Result<()> {
+    if info.size == 0 {
+        return Ok(());
+    }
+    let bevy_bytes = info.chunk_size.saturating_mul(info.chunks_in_segment);
+    let last = (info.size - 1) / bevy_bytes;
+    let name = format!("{}/{:08}", info.urn, last);
+    if res.member_by_urn(&name).is_none() {
+        return Err(Error::corrupt(
+            &info.urn,
+            format!(
+                "aff4:size {} needs {} bevies of {bevy_bytes} bytes but bevy {last} is not in the volume",
+                info.size,
+                last + 1
+            ),
+        ));
     }
     Ok(())
 }
@@ -443,6 +480,7 @@ impl ImageStreamReader {
                 format!("chunksInSegment {} is out of range", info.chunks_in_segment),
             ));
         }
+        check_last_bevy(&info, &res)?;
         let info = Arc::new(info);
         Ok(ImageStreamReader {
             info: info.clone(),

@@ -233,6 +233,21 @@ impl ImageStreamWriter {
         &self.opts
     }
 
+    /// The member-name prefix of the bevies (`<prefix>/%08d`).
+    pub fn member_prefix(&self) -> &str {
+        &self.member
+    }
+
+    /// The number of the bevy being filled (= bevies written so far).
+    pub fn bevy_number(&self) -> u32 {
+        self.bevy_no
+    }
+
+    /// Whether the next chunk written fills the current bevy (and writes it out).
+    pub fn next_chunk_fills_bevy(&self) -> bool {
+        self.chunks_in_bevy + 1 == self.opts.chunks_in_segment
+    }
+
     /// Logical bytes accepted so far (= the stream offset of the next byte).
     pub fn position(&self) -> u64 {
         self.size + self.pending.len() as u64

@@ -6,6 +6,7 @@ use super::{vocab, VolumeWriter};
 use crate::blockhash::block_map_hash;
 use crate::hash::{to_hex, HashAlgo};
 use crate::hash_thread::HashThread;
+use crate::journal::{self, Target};
 use crate::lexicon as lx;
 use crate::map::{MapSummary, MapWriter};
 use crate::rdf::{Graph, Term};
@@ -84,6 +85,8 @@ pub(super) struct ImageCore {
     chunk_size: usize,
     scratch: Vec<u8>,
     counts: Counts,
+    /// Map entries not journaled yet; `None` when the image keeps no journal.
+    journal: Option<Vec<journal::Entry>>,
 }
 
 impl ImageCore {
@@ -105,7 +108,76 @@ impl ImageCore {
             chunk_size,
             scratch: Vec::new(),
             counts: Counts::default(),
+            journal: None,
         })
+    }
+
+    /// Starts the recovery journal ([`crate::journal`]): writes its header (URNs,
+    /// stream parameters, `ranges` and `meta`) and from now on a record of the map
+    /// before every bevy, each flushed to the sink.
+    pub(super) fn start_journal<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        volume_urn: &str,
+        ranges: &[(u64, u64)],
+        meta: &[(String, String, String)],
+    ) -> Result<()> {
+        let o = self.stream.options();
+        let h = journal::Header {
+            volume: volume_urn.to_string(),
+            image: self.image_urn.clone(),
+            map: self.map.urn().to_string(),
+            stream: self.stream.urn().to_string(),
+            stream_member: self.stream.member_prefix().to_string(),
+            chunk_size: o.chunk_size,
+            chunks_in_segment: o.chunks_in_segment,
+            compression: o.compression.iri().to_string(),
+            ranges: ranges.to_vec(),
+            meta: meta.to_vec(),
+        };
+        zip.add_stored(journal::HEADER, h.encode()?.as_bytes())?;
+        zip.flush()?;
+        self.journal = Some(Vec::new());
+        Ok(())
+    }
+
+    /// Adds an entry to the journal's pending list, merging it into the previous one
+    /// when it continues it.
+    fn journal_add(&mut self, addr: u64, len: u64, target_offset: u64, target: Target) {
+        let Some(j) = self.journal.as_mut() else {
+            return;
+        };
+        if let Some(last) = j.last_mut() {
+            if last.target == target
+                && last.mapped + last.length == addr
+                && last.target_offset + last.length == target_offset
+            {
+                last.length += len;
+                return;
+            }
+        }
+        j.push(journal::Entry {
+            mapped: addr,
+            length: len,
+            target_offset,
+            target,
+        });
+    }
+
+    /// Writes the pending entries as journal member `name` (with the image size for
+    /// the last one).
+    fn journal_write<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        name: &str,
+        size: Option<u64>,
+    ) -> Result<()> {
+        if let Some(j) = self.journal.as_mut() {
+            let text = journal::encode_entries(j, size);
+            j.clear();
+            zip.add_stored(name, text.as_bytes())?;
+        }
+        Ok(())
     }
 
     pub(super) fn image_urn(&self) -> &str {
@@ -165,6 +237,15 @@ impl ImageCore {
             )));
         }
         let end = self.advance(addr, raw.len() as u64)?;
+        if self.journal.is_some() {
+            let at = self.stream.position();
+            self.journal_add(addr, raw.len() as u64, at, Target::Stream);
+            if self.stream.next_chunk_fills_bevy() {
+                let name = journal::bevy_member(self.stream.bevy_number());
+                self.journal_write(zip, &name, None)?;
+            }
+        }
+        let bevies = self.stream.bevy_number();
         let at = if raw.len() < self.chunk_size {
             let mut padded = std::mem::take(&mut self.scratch);
             padded.clear();
@@ -181,6 +262,9 @@ impl ImageCore {
         self.hasher.update(raw);
         self.counts.data += raw.len() as u64;
         self.pos = end;
+        if self.journal.is_some() && self.stream.bevy_number() != bevies {
+            zip.flush()?;
+        }
         Ok(())
     }
 
@@ -188,6 +272,7 @@ impl ImageCore {
     pub(super) fn add_symbolic(&mut self, addr: u64, len: u64, s: Symbolic) -> Result<()> {
         let end = self.advance(addr, len)?;
         self.map.add_symbolic(addr, len, s)?;
+        self.journal_add(addr, len, addr, Target::Symbolic(s));
         self.hash_symbolic(addr, len, s);
         match s {
             Symbolic::Zero => self.counts.zero += len,
@@ -239,7 +324,11 @@ impl ImageCore {
         }
         let size = self.pos;
         let vol = vw.volume_urn.clone();
+        self.journal_write(&mut vw.zip, journal::IMAGE_END, Some(size))?;
         let stream = self.stream.finish(&mut vw.zip, &mut vw.graph)?;
+        if self.journal.is_some() {
+            vw.zip.flush()?;
+        }
         self.map.set_size(size);
         let map = self.map.finish(&mut vw.zip, &vol, &mut vw.graph)?;
         let hashes = self.hasher.finish().ok_or_else(|| {

@@ -113,11 +113,25 @@ impl<W: Write> VolumeWriter<W> {
             .read_to_end(&mut head)
             .map_err(|e| read_err(original_name, e))?;
         let s = Term::iri(file_urn.clone());
-        let size = if head.len() as u64 <= SMALL_FILE {
+        let small = head.len() as u64 <= SMALL_FILE;
+        let size = if small {
             self.add_small_file(&file_urn, &head)?
         } else {
             self.add_large_file(&file_urn, original_name, head, data)?
         };
+        if self.journal {
+            let o = StreamOptions::default();
+            let rec = crate::journal::FileRecord {
+                member: urn::member_name_for_urn(&file_urn, &self.volume_urn),
+                urn: file_urn.clone(),
+                name: original_name.to_string(),
+                size,
+                stream: (!small).then_some((o.chunk_size, o.chunks_in_segment, o.compression)),
+            };
+            let name = crate::journal::file_member(self.logical_count);
+            self.zip.add_stored(&name, rec.encode()?.as_bytes())?;
+            self.zip.flush()?;
+        }
         let g = &mut self.graph;
         g.insert(s.clone(), lx::RDF_TYPE, Term::iri(lx::FILE_IMAGE));
         g.insert(

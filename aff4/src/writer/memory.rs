@@ -61,6 +61,32 @@ impl<'a, W: Write> MemoryImageWriter<'a, W> {
         self.core.position()
     }
 
+    /// Makes the volume recoverable if the run dies ([`crate::journal`],
+    /// [`crate::recover`]): writes the journal header now, with the `ranges` the run
+    /// sets out to read (`(start, end)`) and metadata for the Image (`(predicate,
+    /// datatype, value)`), then a small record before every bevy and after every
+    /// logical file, each flushed to the sink. Call before the first range.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidArgument`] after data was added, or for a predicate or
+    /// datatype with a space; I/O errors.
+    pub fn start_journal(
+        &mut self,
+        ranges: &[(u64, u64)],
+        meta: &[(String, String, String)],
+    ) -> Result<()> {
+        if self.core.position() != 0 {
+            return Err(crate::Error::InvalidArgument(
+                "start_journal must come before the first range".into(),
+            ));
+        }
+        let vol = self.vw.volume_urn.clone();
+        self.core
+            .start_journal(&mut self.vw.zip, &vol, ranges, meta)?;
+        self.vw.journal = true;
+        Ok(())
+    }
+
     /// Adds data read at physical address `phys`: `raw` holds at most one chunk (less
     /// at the end of a range), `stored` is [`crate::codec::Compression::encode_chunk`]
     /// of `raw` zero-padded to the chunk size.

@@ -69,7 +69,7 @@ fn one_image_per_volume() {
 
 #[test]
 fn pmem_terms_are_in_our_namespace() {
-    assert_eq!(pmem::ALL.len(), 16);
+    assert_eq!(pmem::ALL.len(), 21);
     assert!(pmem::ALL.iter().all(|t| t.starts_with(pmem::NS)));
 }
 

@@ -6,7 +6,7 @@
 //! real producers write (several ZIPs appended in one file, duplicate names, data
 //! descriptors, plain EOCDs) while giving positional access to stored members.
 
-mod format;
+pub(crate) mod format;
 mod read;
 mod write;
 

@@ -193,6 +193,14 @@ impl<W: Write> ZipWriter<W> {
         self.entries.is_empty()
     }
 
+    /// Flushes the sink (so a journal record reaches the file before more data).
+    ///
+    /// # Errors
+    /// [`Error::Io`] on write errors.
+    pub fn flush(&mut self) -> Result<()> {
+        self.inner.flush().map_err(|e| io_err("volume", e))
+    }
+
     fn put(&mut self, b: &[u8], what: &str) -> Result<()> {
         self.inner.write_all(b).map_err(|e| io_err(what, e))?;
         self.pos += b.len() as u64;
