@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{acquire, assert_volatility_banner, bin, export, in_ci, run, venv_bin};
+use common::{
+    acquire, assert_pyaff4_script, assert_volatility_banner, bin, export, in_ci, run, venv_bin,
+};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.lime")
@@ -137,18 +139,7 @@ block_hasher.Validator(l).validateContainer(rdfvalue.URN.FromFileName(path))
 assert not l.bad, l.bad
 print("PYAFF4-OK")
 "#;
-    let o = Command::new(py)
-        .arg("-c")
-        .arg(script)
-        .arg(&c)
-        .arg(&raw)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("PYAFF4-OK"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_pyaff4_script(&py, script, &[c.as_os_str(), raw.as_os_str()]);
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! banner, pyaff4 reads the banner's bytes from our container).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 mod common;
 use common::{acquire, assert_volatility_banner, export, run, venv_bin};
@@ -90,18 +89,11 @@ got = s.read(len(want))
 assert got == want, got
 print("PYAFF4-OK")
 "#;
-        let o = Command::new(py)
-            .arg("-c")
-            .arg(script)
-            .arg(&c)
-            .arg(phys.to_string())
-            .arg(BANNER)
-            .output()
-            .unwrap();
-        assert!(
-            String::from_utf8_lossy(&o.stdout).contains("PYAFF4-OK"),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        let phys = phys.to_string();
+        common::assert_pyaff4_script(
+            &py,
+            script,
+            &[c.as_os_str(), phys.as_ref(), BANNER.as_ref()],
         );
     }
 }

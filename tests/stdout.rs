@@ -78,18 +78,7 @@ for start, end in [(0x1000, 0x9f000), (0x100000, 0x300000), (0x9700000, 0x980000
     assert s.read(end - start) == raw[start:end], "range %x differs" % start
 print("PYAFF4-OK")
 "#;
-    let o = Command::new(py)
-        .arg("-c")
-        .arg(script)
-        .arg(&c)
-        .arg(&raw)
-        .output()
-        .unwrap();
-    assert!(
-        String::from_utf8_lossy(&o.stdout).contains("PYAFF4-OK"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    common::assert_pyaff4_script(&py, script, &[c.as_os_str(), raw.as_os_str()]);
 }
 
 #[test]

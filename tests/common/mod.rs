@@ -39,6 +39,22 @@ pub fn venv_bin(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// Runs `script` with the oracle venv's `python` (`python -c SCRIPT ARGS…`) and asserts
+/// that it printed `PYAFF4-OK` (its stderr is shown otherwise).
+pub fn assert_pyaff4_script(py: &Path, script: &str, args: &[&std::ffi::OsStr]) {
+    let o = Command::new(py)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("PYAFF4-OK"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 /// Acquires `src` (a `--source` spec) into `out` with `extra` flags; must succeed;
 /// returns the JSON summary.
 pub fn acquire(src: &str, out: &Path, extra: &[&str]) -> serde_json::Value {
