@@ -26,8 +26,9 @@ pub enum Footprint {
 pub enum Amount {
     /// At most this many bytes (at least one chunk).
     Bytes(usize),
-    /// This many chunks, whatever their size.
-    Chunks(usize),
+    /// This many chunks, but no more than fit in `bytes` (at least one): large chunk
+    /// sizes must not multiply the memory.
+    ChunksWithin(usize, usize),
 }
 
 impl Amount {
@@ -35,7 +36,7 @@ impl Amount {
     pub fn chunks(self, chunk_size: usize) -> usize {
         match self {
             Amount::Bytes(b) => (b / chunk_size.max(1)).max(1),
-            Amount::Chunks(n) => n.max(1),
+            Amount::ChunksWithin(n, bytes) => n.min(bytes / chunk_size.max(1)).max(1),
         }
     }
 }
@@ -77,10 +78,11 @@ impl Footprint {
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
                 Budget {
                     threads,
-                    // 1 MiB reads and 32 MiB bevies at the default 32 KiB chunks.
-                    batch: Amount::Chunks(32),
+                    // 32-chunk reads and 1024-chunk bevies up to 32 KiB chunks (1 MiB
+                    // and 32 MiB at the default); bigger chunks: fewer per read/bevy.
+                    batch: Amount::ChunksWithin(32, 1 << 20),
                     batches: threads * 2 + 2,
-                    bevy: Amount::Chunks(1024),
+                    bevy: Amount::ChunksWithin(1024, 32 << 20),
                     hash_buffer: 1 << 20,
                     output_buffer: 4 << 20,
                 }
@@ -131,7 +133,10 @@ mod tests {
             }
             assert_eq!(b.batch.chunks(cs), (256 << 10) / cs.min(256 << 10));
             let f = Footprint::Fast.budget(Some(2));
-            assert_eq!((f.batch.chunks(cs), f.bevy.chunks(cs)), (32, 1024));
+            let want = if cs <= 32768 { (32, 1024) } else { (1, 8) };
+            assert_eq!((f.batch.chunks(cs), f.bevy.chunks(cs)), want, "chunk {cs}");
+            // Never past the writer's bevy limit, whatever the chunk size.
+            assert!((f.bevy.chunks(cs) * cs) as u64 <= aff4::stream::MAX_BEVY_BYTES);
             assert_eq!(f.threads, 2);
         }
     }
