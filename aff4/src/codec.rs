@@ -333,17 +333,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn incompressible_chunks_are_stored_raw() {
-        let mut x = 0x1234_5678u32;
-        let data: Vec<u8> = (0..32768)
+    /// `len` incompressible bytes from a xorshift32 generator seeded with `seed`.
+    fn xorshift_noise(seed: u32, len: usize) -> Vec<u8> {
+        let mut x = seed;
+        (0..len)
             .map(|_| {
                 x ^= x << 13;
                 x ^= x >> 17;
                 x ^= x << 5;
                 x as u8
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn incompressible_chunks_are_stored_raw() {
+        let data = xorshift_noise(0x1234_5678, 32768);
         let mut enc = Vec::new();
         assert!(!Compression::Snappy.encode_chunk(&data, &mut enc));
         assert_eq!(enc, data);
@@ -482,15 +487,7 @@ mod tests {
     #[test]
     fn encode_in_place_matches_and_keeps_the_buffer() {
         let text = sample();
-        let mut x = 0x9e37_79b9u32;
-        let noise: Vec<u8> = (0..32768)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect();
+        let noise = xorshift_noise(0x9e37_79b9, 32768);
         for c in [
             Compression::Snappy,
             Compression::Lz4,
