@@ -8,6 +8,7 @@ pub mod faults;
 pub mod host;
 pub mod iomem;
 mod lime;
+pub mod lmap;
 mod sources;
 
 pub use sources::{open_source, OpenOptions};
@@ -85,7 +86,7 @@ pub enum ReadError {
 
 /// A source of physical memory.
 pub trait Source: Send + Sync {
-    /// Short name: pmem, crash, kcore, devmem, raw, lime, elf.
+    /// Short name: pmem, lmap, crash, kcore, devmem, raw, lime, elf.
     fn name(&self) -> &str;
     /// Human description (device or file and layout).
     fn description(&self) -> String;
@@ -98,7 +99,8 @@ pub trait Source: Send + Sync {
         4096
     }
     /// How the source's kernel driver reads RAM, when it says: `pte-remap` or `kmap` for
-    /// our pmem module (its `PMEM_IOC_GET_READ_METHOD` ioctl), `None` otherwise.
+    /// our pmem module (its `PMEM_IOC_GET_READ_METHOD` ioctl), `pte-remap` for lmap,
+    /// `None` otherwise.
     fn read_method(&self) -> Option<&str> {
         None
     }
@@ -107,10 +109,14 @@ pub trait Source: Send + Sync {
 /// Which source to open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceSpec {
-    /// Try /dev/pmem, /dev/crash, /proc/kcore, /dev/mem in that order.
+    /// Try /dev/pmem, /dev/crash, /proc/kcore, /dev/mem, then lmap, in that order (the
+    /// non-invasive sources first: lmap loads code into the kernel).
     Auto,
     /// Our kernel module's device (default /dev/pmem).
     Pmem(Option<PathBuf>),
+    /// lmap: inject the parasite into an installed module (this file, or the best host
+    /// found under /lib/modules/$(uname -r)), load it and read through it.
+    Lmap(Option<PathBuf>),
     /// Red Hat's /dev/crash.
     Crash,
     /// /proc/kcore.
@@ -146,6 +152,7 @@ impl std::str::FromStr for SourceSpec {
             "auto" => SourceSpec::Auto,
             "pmem" => SourceSpec::Pmem(arg.map(PathBuf::from)),
             "crash" => SourceSpec::Crash,
+            "lmap" => SourceSpec::Lmap(arg.filter(|a| !a.is_empty()).map(PathBuf::from)),
             "kcore" => SourceSpec::Kcore,
             "devmem" | "mem" => SourceSpec::DevMem,
             "raw" => SourceSpec::Raw { path: path()?, ranges: None },
@@ -153,7 +160,7 @@ impl std::str::FromStr for SourceSpec {
             "elf" => SourceSpec::Elf(path()?),
             other => {
                 return Err(Error::BadSpec(format!(
-                    "unknown source {other:?}: use auto, pmem[:DEV], crash, kcore, devmem, raw:PATH, lime:PATH or elf:PATH"
+                    "unknown source {other:?}: use auto, pmem[:DEV], lmap[:HOST.ko], crash, kcore, devmem, raw:PATH, lime:PATH or elf:PATH"
                 )))
             }
         })

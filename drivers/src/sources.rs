@@ -401,6 +401,74 @@ fn open_device(
     Ok(Box::new(src))
 }
 
+/// The lmap source: the infected module's device, and the module (unloaded when this
+/// is dropped, after the device file).
+struct LmapSource {
+    inner: FileSource,
+    _module: crate::lmap::load::Loaded,
+}
+
+impl Source for LmapSource {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn description(&self) -> String {
+        self.inner.description()
+    }
+    fn ranges(&self) -> &[PhysRange] {
+        self.inner.ranges()
+    }
+    fn read_method(&self) -> Option<&str> {
+        self.inner.read_method()
+    }
+    fn read_at(&self, phys: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+        self.inner.read_at(phys, buf)
+    }
+}
+
+/// lmap: builds the infected module from `host` (or the best host found), loads it and
+/// opens its device. Every refusal is one line naming the cause and the fix.
+fn open_lmap(host: Option<&Path>, opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
+    use crate::lmap;
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    lmap::load::preflight(root).map_err(Error::Unavailable)?;
+    let ranges = system_ram(opts)?;
+    let dir = lmap::running_modules_dir().map_err(Error::Unavailable)?;
+    let infected = lmap::build(&dir, host).map_err(Error::Unavailable)?;
+    if lmap::load::unload_stale().map_err(Error::Unavailable)? {
+        tracing::warn!(
+            "lmap: unloaded a {} module left by an earlier run",
+            lmap::load::MODULE_NAME
+        );
+    }
+    let (file, module) =
+        lmap::load::load_and_open(&infected.image, &infected.host).map_err(Error::Unavailable)?;
+    tracing::info!(
+        "lmap: module {} (host {}, {} bytes) loaded; reading with pte-remap",
+        lmap::load::MODULE_NAME,
+        infected.host,
+        infected.image.len()
+    );
+    let blocks = identity(&ranges);
+    Ok(Box::new(LmapSource {
+        inner: FileSource {
+            name: "lmap",
+            desc: format!(
+                "lmap parasite in host module {} ({}; {} System RAM ranges, read method pte-remap)",
+                infected.host,
+                infected.host_path.display(),
+                ranges.len()
+            ),
+            file: Handle::Shared(file),
+            ranges,
+            blocks,
+            read_method: Some("pte-remap"),
+        },
+        _module: module,
+    }))
+}
+
 /// `PMEM_IOC_GET_READ_METHOD` of drivers/linux/pmem/pmem_ioctl.h: `_IOR('p', 0xe0, __u32)`.
 const PMEM_IOC_GET_READ_METHOD: u32 = 0x8004_70e0;
 
@@ -436,8 +504,8 @@ fn pmem_read_method(file: &File, path: &Path) -> Option<&'static str> {
     method
 }
 
-/// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore and /dev/mem
-/// in that order and logs why each one before the chosen one was not used.
+/// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore, /dev/mem and
+/// lmap in that order and logs why each one before the chosen one was not used.
 pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
     let pmem_fix = "load the pmem module (see drivers/linux/pmem/README.md)";
     let crash_fix = "Red Hat's crash driver is not loaded (modprobe crash)";
@@ -452,12 +520,13 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
             opts,
             pmem_fix,
         ),
+        SourceSpec::Lmap(host) => open_lmap(host.as_deref(), opts),
         SourceSpec::Crash => open_device("crash", Path::new("/dev/crash"), opts, crash_fix),
         SourceSpec::Kcore => open_kcore(opts),
         SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
         SourceSpec::Auto => {
             let mut reasons = Vec::new();
-            let tries: [(&str, Box<Opener<'_>>); 4] = [
+            let tries: [(&str, Box<Opener<'_>>); 5] = [
                 (
                     "/dev/pmem",
                     Box::new(|| open_device("pmem", Path::new("/dev/pmem"), opts, pmem_fix)),
@@ -471,6 +540,8 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
                     "/dev/mem",
                     Box::new(|| open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix)),
                 ),
+                // Last: lmap loads code into the running kernel (the others only read).
+                ("lmap", Box::new(|| open_lmap(None, opts))),
             ];
             for (what, f) in tries {
                 match f() {
