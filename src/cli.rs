@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 /// Physical-memory imager writing AFF4 Standard v1.0 evidence containers.
 ///
-/// Acquire:  pmem-aff4 -o host.aff4            (best source: /dev/pmem, /dev/crash, /proc/kcore, /dev/mem)
+/// Acquire:  pmem-aff4 -o host.aff4            (best source: /dev/pmem, /dev/crash, /proc/kcore, /dev/mem, lmap)
 /// Import:   pmem-aff4 --source lime:mem.lime -o mem.aff4
 /// Export:   pmem-aff4 --export image.raw host.aff4   [--format raw|lime|elf]
 /// Inspect:  pmem-aff4 -l host.aff4 | -V host.aff4 | --verify host.aff4   [--json]
@@ -24,7 +24,8 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Memory source: auto, pmem[:DEV], crash, kcore, devmem, raw:PATH, lime:PATH, elf:PATH.
+    /// Memory source: auto, pmem[:DEV], lmap[:HOST.ko], crash, kcore, devmem, raw:PATH,
+    /// lime:PATH, elf:PATH. lmap loads an installed module with an injected reader (as root).
     #[arg(long, default_value = "auto", value_name = "SOURCE")]
     pub source: String,
 

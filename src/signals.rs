@@ -28,6 +28,8 @@ extern "C" fn on_signal(_sig: libc::c_int) {
             libc::unlink(partial);
         }
         libc::write(2, msg.as_ptr().cast(), msg.len());
+        // An lmap module must not stay loaded (close + delete_module, signal-safe).
+        drivers::lmap::emergency_unload();
         libc::_exit(130);
     }
 }

@@ -148,6 +148,20 @@ step devmem pmem-aff4 -v --source devmem -o $R/devmem.aff4
 step auto timeout -s INT 4 pmem-aff4 -v -o $R/auto.aff4 --json
 step rmmod rmmod pmem
 ls /dev/pmem >$R/devpmem-after-rmmod.ls 2>&1
+
+# lmap (issue 11): no module built for this kernel. The guest has only the distribution's
+# own modules (a subset of the package's /lib/modules tree, copied by the host); pmem-aff4
+# injects its parasite into one of them, loads it, reads, and unloads it.
+if [ -d "/lib/modules/$(uname -r)" ]; then
+	step lmap pmem-aff4 -v --source lmap -o $R/lmap.aff4 --json
+	cat /proc/modules >$R/lmap-modules.txt
+	grep pmem_lmap /proc/devices >$R/lmap-devices.txt
+	ls -d /dev/pmem-lmap.* /tmp/pmem-lmap.* >$R/lmap-leftovers.txt 2>/dev/null
+	# Ctrl-C (SIGINT) in the middle: the module must be unloaded all the same.
+	step lmap_int timeout -s INT 3 pmem-aff4 -v --source lmap -o $R/lmap-int.aff4 --json
+	cat /proc/modules >$R/lmap-int-modules.txt
+	rm -f $R/lmap-int.aff4
+fi
 # What a responder types on a host without our module: no flags at all (auto picks
 # /proc/kcore); stderr is not a terminal, so it holds the one-line summary.
 # The footprint test: right before it, a helper fills 3/4 of the available memory

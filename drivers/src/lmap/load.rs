@@ -181,23 +181,28 @@ pub fn major_of(name: &str) -> Option<u32> {
         })
 }
 
+/// A fresh 0700 directory for the device node: in /dev first (devtmpfs allows device
+/// nodes; /tmp is often mounted nodev), else in the temporary directory.
+fn private_dir() -> Result<std::path::PathBuf, String> {
+    let mut last = String::new();
+    for base in [std::path::PathBuf::from("/dev"), std::env::temp_dir()] {
+        let mut tmpl = CString::new(base.join("pmem-lmap.XXXXXX").as_os_str().as_encoded_bytes())
+            .map_err(|_| "bad temporary directory path".to_string())?
+            .into_bytes_with_nul();
+        // SAFETY: tmpl is a writable NUL-terminated template ending in XXXXXX.
+        let p = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
+        if !p.is_null() {
+            tmpl.pop();
+            return Ok(std::path::PathBuf::from(String::from_utf8_lossy(&tmpl).into_owned()));
+        }
+        last = format!("{}: {}", base.display(), std::io::Error::last_os_error());
+    }
+    Err(format!("cannot make a private directory for the lmap device node ({last}): set TMPDIR to a writable directory"))
+}
+
 /// Makes the node in a fresh 0700 directory, opens it, and removes node and directory.
 fn open_node(major: u32) -> Result<File, String> {
-    let base = std::env::temp_dir().join("pmem-lmap.XXXXXX");
-    let mut tmpl = CString::new(base.as_os_str().as_encoded_bytes())
-        .map_err(|_| "bad temporary directory path".to_string())?
-        .into_bytes_with_nul();
-    // SAFETY: tmpl is a writable NUL-terminated template ending in XXXXXX.
-    let p = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
-    if p.is_null() {
-        return Err(format!(
-            "cannot make a private directory in {} for the device node: {}",
-            std::env::temp_dir().display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    tmpl.pop();
-    let dir = std::path::PathBuf::from(String::from_utf8_lossy(&tmpl).into_owned());
+    let dir = private_dir()?;
     let node = dir.join("pmem");
     let node_c = CString::new(node.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     // SAFETY: node_c is NUL-terminated; makedev/mknod have no other preconditions.
