@@ -31,6 +31,25 @@ if [ "$mode" = probe ]; then
 	say "PROBE-OK"
 	poweroff -f
 fi
+# lmap's refusals (issue 11), in a boot with module.sig_enforce=1 or lockdown=integrity:
+# each attempt prints one line "PMEMTEST: REFUSAL <what> rc=<exit code> <error line>".
+if [ "$mode" = refusal ]; then
+	mkdir -p /sys/kernel/security /tmp
+	mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+	refusal() {
+		what=$1
+		shift
+		err=$(timeout -s KILL 120 pmem-aff4 --source lmap -o /tmp/refused.aff4 2>&1 >/dev/null)
+		rc=$?
+		say "REFUSAL $what rc=$rc $(echo "$err" | grep -m1 'error:')"
+	}
+	refusal first
+	grep -q pmem_lmap /proc/modules && say "REFUSAL-LEFT-MODULE"
+	echo 1 >/proc/sys/kernel/modules_disabled
+	refusal modules_disabled
+	say "DONE ok"
+	poweroff -f
+fi
 
 for m in $(cat /lib/mods/order); do
 	insmod "/lib/mods/$m" || say "insmod $m failed"
