@@ -90,7 +90,10 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
             source.description()
         );
     }
-    let is_device = matches!(source.name(), "pmem" | "lmap" | "crash" | "kcore" | "devmem");
+    let is_device = matches!(
+        source.name(),
+        "pmem" | "lmap" | "crash" | "kcore" | "devmem"
+    );
     tracing::info!("source: {}", source.description());
 
     let footprint = acq.footprint.unwrap_or(if is_device {

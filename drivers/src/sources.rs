@@ -442,8 +442,12 @@ fn open_lmap(host: Option<&Path>, opts: &OpenOptions) -> Result<Box<dyn Source>,
             lmap::load::MODULE_NAME
         );
     }
-    let (file, module) =
-        lmap::load::load_and_open(&infected.image, &infected.host).map_err(Error::Unavailable)?;
+    let (file, module) = lmap::load::load_and_open(
+        &infected.image,
+        &infected.host,
+        &infected.report.unversioned,
+    )
+    .map_err(Error::Unavailable)?;
     tracing::info!(
         "lmap: module {} (host {}, {} bytes) loaded; reading with pte-remap",
         lmap::load::MODULE_NAME,

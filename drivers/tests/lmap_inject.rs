@@ -23,7 +23,10 @@ fn trees() -> Vec<(&'static str, PathBuf)> {
     let mut out = Vec::new();
     for gen in ["6.1", "6.12"] {
         let found = dirs.iter().find(|d| {
-            let n = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let n = d
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             n.starts_with(&format!("{gen}.")) && d.join("kernel").is_dir()
         });
         match found {
@@ -58,17 +61,32 @@ fn parasite_is_plain_and_imports_only_the_allowed_symbols() {
     assert_eq!(imports, want);
     for s in p.sections.iter().filter(|s| s.is_alloc()) {
         assert!(
-            [".text", ".data", ".bss", ".rodata.str1.1", ".note.gnu.property"].contains(&s.name.as_str()),
+            [
+                ".text",
+                ".data",
+                ".bss",
+                ".rodata.str1.1",
+                ".note.gnu.property"
+            ]
+            .contains(&s.name.as_str()),
             "unexpected section {}",
             s.name
         );
     }
     // ENDBR64 at the entry of each function the kernel calls indirectly (IBT kernels).
     let text = p.section_by_name(".text").unwrap();
-    for f in [inject::PARASITE_INIT, inject::PARASITE_EXIT, inject::PARASITE_READ] {
+    for f in [
+        inject::PARASITE_INIT,
+        inject::PARASITE_EXIT,
+        inject::PARASITE_READ,
+    ] {
         let s = &p.symbols[p.defined_symbol(f).unwrap()];
         let at = s.value as usize;
-        assert_eq!(&p.bytes(text)[at..at + 4], &[0xf3, 0x0f, 0x1e, 0xfa], "{f} has no ENDBR64");
+        assert_eq!(
+            &p.bytes(text)[at..at + 4],
+            &[0xf3, 0x0f, 0x1e, 0xfa],
+            "{f} has no ENDBR64"
+        );
     }
     // And a wrong parasite is refused.
     let mut bad = p.clone();
@@ -104,7 +122,11 @@ fn cpuid_is_the_host_and_its_read_slot_moves_with_the_kernel() {
         assert_eq!(h.fops.name, "cpuid_fops");
         assert_eq!(h.fops.read_function, "cpuid_read");
         // struct file_operations: 6.12 added fop_flags after owner.
-        assert_eq!(h.fops.read_offset, if gen == "6.1" { 0x10 } else { 0x18 }, "{gen}");
+        assert_eq!(
+            h.fops.read_offset,
+            if gen == "6.1" { 0x10 } else { 0x18 },
+            "{gen}"
+        );
     }
 }
 
@@ -121,14 +143,20 @@ fn injected_cpuid_is_rewired_to_the_parasite() {
         let crcs = hosts::harvest_crcs(&dir, &missing);
         let (o, report) = inject::inject(&h.object, &h.fops, &p, &crcs, "pmem_lmap").unwrap();
         let o = Object::parse(&o.write()).unwrap();
-        eprintln!("{gen}: added {:?}, unversioned {:?}, {} weak", report.added_imports, report.unversioned, report.weakened);
+        eprintln!(
+            "{gen}: added {:?}, unversioned {:?}, {} weak",
+            report.added_imports, report.unversioned, report.weakened
+        );
         let mut added = report.added_imports.clone();
         added.sort();
         let mut want = missing.clone();
         want.sort();
         assert_eq!(added, want);
         // page_offset_base and region_intersects are imported by other modules: CRCs found.
-        assert!(!report.unversioned.contains(&"page_offset_base".to_string()), "{gen}");
+        assert!(
+            !report.unversioned.contains(&"page_offset_base".to_string()),
+            "{gen}"
+        );
 
         let name_of = |i: usize| o.symbols[i].name.clone();
         let rela_of = |sec: &str| {
@@ -148,7 +176,11 @@ fn injected_cpuid_is_rewired_to_the_parasite() {
             if let SectionData::Rela { entries, .. } = &s.data {
                 for r in entries {
                     let n = name_of(r.symbol);
-                    assert!(n != "init_module" && n != "cleanup_module", "{gen}: {} names {n}", s.name);
+                    assert!(
+                        n != "init_module" && n != "cleanup_module",
+                        "{gen}: {} names {n}",
+                        s.name
+                    );
                 }
             }
         }
@@ -172,9 +204,14 @@ fn injected_cpuid_is_rewired_to_the_parasite() {
         );
         // The parasite's reference to the host fops is bound to cpuid_fops.
         let text = o.section_by_name(".lmap.text").unwrap();
-        let binds_fops = rela_of(".lmap.text").iter().any(|r| name_of(r.symbol) == "cpuid_fops");
+        let binds_fops = rela_of(".lmap.text")
+            .iter()
+            .any(|r| name_of(r.symbol) == "cpuid_fops");
         assert!(binds_fops, "{gen}");
-        assert_eq!(o.sections[text].flags, u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR));
+        assert_eq!(
+            o.sections[text].flags,
+            u64::from(elf::SHF_ALLOC | elf::SHF_EXECINSTR)
+        );
         let bss = o.section_by_name(".lmap.bss").unwrap();
         assert_eq!(o.sections[bss].align, 4096);
         // Imports: the parasite's are global, the host's others weak.
@@ -188,7 +225,10 @@ fn injected_cpuid_is_rewired_to_the_parasite() {
         let tm = o.bytes(o.section_by_name(".gnu.linkonce.this_module").unwrap());
         assert!(tm.windows(10).any(|w| w == b"pmem_lmap\0"));
         assert!(!tm.windows(6).any(|w| w == b"cpuid\0"));
-        assert_eq!(inject::modinfo_get(&o, "name").as_deref(), Some("pmem_lmap"));
+        assert_eq!(
+            inject::modinfo_get(&o, "name").as_deref(),
+            Some("pmem_lmap")
+        );
         let v = inject::versions(&o);
         assert!(v.iter().any(|(n, _)| n == "module_layout"));
         for (n, crc) in &crcs {
@@ -208,8 +248,16 @@ fn qualifying_hosts_per_kernel() {
         let s = hosts::search(&dir, true);
         let mut all: Vec<String> = s.chosen.iter().map(|h| h.name.clone()).collect();
         all.extend(s.also.iter().cloned());
-        eprintln!("{gen}: {} of {} modules qualify: {}", all.len(), s.examined, all.join(" "));
-        assert!(all.contains(&"cpuid".to_string()) && all.contains(&"msr".to_string()), "{gen}");
+        eprintln!(
+            "{gen}: {} of {} modules qualify: {}",
+            all.len(),
+            s.examined,
+            all.join(" ")
+        );
+        assert!(
+            all.contains(&"cpuid".to_string()) && all.contains(&"msr".to_string()),
+            "{gen}"
+        );
         assert!(s.refused.iter().any(|(_, why)| why.contains("depends on")));
     }
 }

@@ -165,9 +165,7 @@ impl Object {
         let mut sections = Vec::new();
         let mut symtab_index = None;
         for (i, sh) in table.iter().enumerate().skip(1) {
-            let name = table
-                .section_name(en, sh)
-                .map_err(|x| e(&x.to_string()))?;
+            let name = table.section_name(en, sh).map_err(|x| e(&x.to_string()))?;
             let name = String::from_utf8_lossy(name).into_owned();
             let kind = sh.sh_type(en);
             let sdata = match kind {
@@ -196,11 +194,7 @@ impl Object {
                     }
                 }
                 elf::SHT_REL => return Err(e("SHT_REL sections are not supported")),
-                _ => SectionData::Bytes(
-                    sh.data(en, data)
-                        .map_err(|x| e(&x.to_string()))?
-                        .to_vec(),
-                ),
+                _ => SectionData::Bytes(sh.data(en, data).map_err(|x| e(&x.to_string()))?.to_vec()),
             };
             sections.push(Section {
                 name,
@@ -218,7 +212,10 @@ impl Object {
             .map_err(|x| e(&x.to_string()))?;
         let strtab_index = syms.string_section().0;
         // The symbol string table is regenerated from the names.
-        if let Some(s) = strtab_index.checked_sub(1).and_then(|i| sections.get_mut(i)) {
+        if let Some(s) = strtab_index
+            .checked_sub(1)
+            .and_then(|i| sections.get_mut(i))
+        {
             s.data = SectionData::SymbolStrings;
         }
         let mut symbols = Vec::with_capacity(syms.len());
@@ -310,9 +307,7 @@ impl Object {
             .filter(|&i| i == 0 || self.symbols[i].bind == elf::STB_LOCAL)
             .collect();
         let first_global = order.len();
-        order.extend(
-            (1..self.symbols.len()).filter(|&i| self.symbols[i].bind != elf::STB_LOCAL),
-        );
+        order.extend((1..self.symbols.len()).filter(|&i| self.symbols[i].bind != elf::STB_LOCAL));
         let mut new_index = vec![0u32; self.symbols.len()];
         for (new, &old) in order.iter().enumerate() {
             new_index[old] = new as u32;
@@ -379,9 +374,12 @@ impl Object {
                     strtab as u32,
                     first_global as u32,
                 ),
-                SectionData::SymbolStrings => {
-                    (Some(strings.bytes.clone()), strings.bytes.len() as u64, 0, 0)
-                }
+                SectionData::SymbolStrings => (
+                    Some(strings.bytes.clone()),
+                    strings.bytes.len() as u64,
+                    0,
+                    0,
+                ),
                 SectionData::SectionNames => {
                     (Some(names.bytes.clone()), names.bytes.len() as u64, 0, 0)
                 }

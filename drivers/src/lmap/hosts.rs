@@ -63,7 +63,12 @@ pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
 pub fn gpl_compatible(license: &str) -> bool {
     matches!(
         license,
-        "GPL" | "GPL v2" | "GPL and additional rights" | "Dual BSD/GPL" | "Dual MIT/GPL" | "Dual MPL/GPL"
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
     )
 }
 
@@ -79,7 +84,11 @@ pub fn examine(path: &Path) -> Result<Host, String> {
     if let Some(d) = inject::modinfo_get(&object, "depends").filter(|d| !d.is_empty()) {
         return Err(format!("depends on {d}"));
     }
-    if object.sections.iter().any(|s| s.name.starts_with("__ksymtab")) {
+    if object
+        .sections
+        .iter()
+        .any(|s| s.name.starts_with("__ksymtab"))
+    {
         return Err("exports symbols".into());
     }
     if object.defined_symbol("init_module").is_none()
@@ -113,7 +122,10 @@ pub fn module_files(dir: &Path) -> Vec<PathBuf> {
                 stack.push(p);
             } else if t.is_file() {
                 let n = p.to_string_lossy();
-                if [".ko", ".ko.xz", ".ko.gz", ".ko.zst"].iter().any(|x| n.ends_with(x)) {
+                if [".ko", ".ko.xz", ".ko.gz", ".ko.zst"]
+                    .iter()
+                    .any(|x| n.ends_with(x))
+                {
                     out.push(p);
                 }
             }
@@ -125,7 +137,10 @@ pub fn module_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The module name a file name implies (`cpuid.ko.xz` -> `cpuid`, `-` -> `_`).
 pub fn file_module_name(p: &Path) -> String {
-    let n = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let n = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let base = n.split(".ko").next().unwrap_or("");
     base.replace('-', "_")
 }
@@ -206,7 +221,9 @@ pub fn harvest_crcs(dir: &Path, wanted: &[String]) -> Crcs {
         {
             continue;
         }
-        let Ok(o) = Object::parse(&data) else { continue };
+        let Ok(o) = Object::parse(&data) else {
+            continue;
+        };
         for (name, crc) in inject::versions(&o) {
             if wanted.contains(&name) {
                 crcs.entry(name).or_insert(crc);

@@ -24,7 +24,9 @@
 //! - the module is renamed in `struct module` and `.modinfo`, `depends=` is emptied;
 //! - a signature trailer is not written back (see [`Object::write`]).
 
-use super::elf_object::{file_index, Object, Relocation, Section, SectionData, Symbol, SymbolSection};
+use super::elf_object::{
+    file_index, Object, Relocation, Section, SectionData, Symbol, SymbolSection,
+};
 use object::elf;
 use std::collections::HashMap;
 
@@ -124,14 +126,18 @@ pub fn modinfo(o: &Object) -> Vec<(String, String)> {
         .filter(|e| !e.is_empty())
         .filter_map(|e| {
             let s = String::from_utf8_lossy(e);
-            s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+            s.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect()
 }
 
 /// The value of the first `.modinfo` entry `key`.
 pub fn modinfo_get(o: &Object, key: &str) -> Option<String> {
-    modinfo(o).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    modinfo(o)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
 }
 
 /// The function a relocation resolves to when it names a defined symbol or a section
@@ -176,7 +182,9 @@ pub fn find_fops(o: &Object) -> Result<Fops, InjectError> {
                 return None;
             }
             let f = resolve_function(o, r)?;
-            f.name.ends_with("_read").then(|| (r.offset - s.value, f.name.clone()))
+            f.name
+                .ends_with("_read")
+                .then(|| (r.offset - s.value, f.name.clone()))
         });
         match read {
             Some((read_offset, read_function)) if read_offset >= 0x10 => {
@@ -389,7 +397,9 @@ pub fn inject(
         find(&o, PARASITE_EXIT),
         find(&o, PARASITE_READ),
     ) else {
-        return Err(InjectError::Parasite("its entry points were not copied".into()));
+        return Err(InjectError::Parasite(
+            "its entry points were not copied".into(),
+        ));
     };
 
     // 4. init/exit: every relocation of the host's init_module/cleanup_module.
@@ -419,8 +429,8 @@ pub fn inject(
                 continue;
             }
             let target = &symbols[r.symbol];
-            let keep = Some(r.symbol) == this_module_sym
-                || (r.offset == llseek && target.is_undefined());
+            let keep =
+                Some(r.symbol) == this_module_sym || (r.offset == llseek && target.is_undefined());
             if r.offset == fops.start + fops.read_offset {
                 *r = Relocation {
                     offset: r.offset,

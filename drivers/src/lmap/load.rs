@@ -20,7 +20,11 @@ static LOADED: AtomicI32 = AtomicI32::new(0);
 /// The one-line refusal that applies to this machine before anything is loaded, if any.
 /// `root` is whether the process has CAP_SYS_MODULE (effective uid 0).
 pub fn preflight(root: bool) -> Result<(), String> {
-    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
     let signed_fix = "lmap's module is unsigned: build drivers/linux/pmem (pmem.ko), sign it with a key enrolled with mokutil (MOK), and use --source pmem";
     if !std::path::Path::new("/proc/modules").exists() {
         return Err("the kernel has no loadable module support (no /proc/modules): use --source kcore or devmem".into());
@@ -127,7 +131,13 @@ impl Drop for Loaded {
 }
 
 /// What `init_module` errno means here (the parasite's init returns distinct errnos).
-fn init_error(e: &std::io::Error, host: &str) -> String {
+fn init_error(e: &std::io::Error, host: &str, unversioned: &[String]) -> String {
+    if e.raw_os_error() == Some(libc::EINVAL) && !unversioned.is_empty() {
+        return format!(
+            "the kernel requires a symbol version (CRC) for {}, and no installed module has one (EINVAL): install the running kernel's full modules package (linux-image-$(uname -r))",
+            unversioned.join(", ")
+        );
+    }
     let fix_signed = "lmap's module is unsigned: use a MOK-signed pmem.ko (--source pmem)";
     match e.raw_os_error() {
         Some(libc::EEXIST) => format!("a module named {MODULE_NAME} is already loaded: rmmod {MODULE_NAME}"),
@@ -145,7 +155,12 @@ fn init_error(e: &std::io::Error, host: &str) -> String {
 }
 
 /// Loads `image` (an infected module) and opens its device read-only.
-pub fn load_and_open(image: &[u8], host: &str) -> Result<(File, Loaded), String> {
+/// `unversioned`: imports added without a CRC (named if the kernel refuses them).
+pub fn load_and_open(
+    image: &[u8],
+    host: &str,
+    unversioned: &[String],
+) -> Result<(File, Loaded), String> {
     // SAFETY: image is a valid buffer of image.len() bytes; the params string is "".
     let rc = unsafe {
         libc::syscall(
@@ -156,7 +171,11 @@ pub fn load_and_open(image: &[u8], host: &str) -> Result<(File, Loaded), String>
         )
     };
     if rc != 0 {
-        return Err(init_error(&std::io::Error::last_os_error(), host));
+        return Err(init_error(
+            &std::io::Error::last_os_error(),
+            host,
+            unversioned,
+        ));
     }
     LOADED.store(1, Ordering::SeqCst);
     let guard = Loaded { _private: () };
@@ -193,7 +212,9 @@ fn private_dir() -> Result<std::path::PathBuf, String> {
         let p = unsafe { libc::mkdtemp(tmpl.as_mut_ptr().cast()) };
         if !p.is_null() {
             tmpl.pop();
-            return Ok(std::path::PathBuf::from(String::from_utf8_lossy(&tmpl).into_owned()));
+            return Ok(std::path::PathBuf::from(
+                String::from_utf8_lossy(&tmpl).into_owned(),
+            ));
         }
         last = format!("{}: {}", base.display(), std::io::Error::last_os_error());
     }
@@ -206,9 +227,16 @@ fn open_node(major: u32) -> Result<File, String> {
     let node = dir.join("pmem");
     let node_c = CString::new(node.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
     // SAFETY: node_c is NUL-terminated; makedev/mknod have no other preconditions.
-    let rc = unsafe { libc::mknod(node_c.as_ptr(), libc::S_IFCHR | 0o400, libc::makedev(major, 0)) };
+    let rc = unsafe {
+        libc::mknod(
+            node_c.as_ptr(),
+            libc::S_IFCHR | 0o400,
+            libc::makedev(major, 0),
+        )
+    };
     let opened = if rc == 0 {
-        File::open(&node).map_err(|e| format!("cannot open the lmap device {}: {e}", node.display()))
+        File::open(&node)
+            .map_err(|e| format!("cannot open the lmap device {}: {e}", node.display()))
     } else {
         Err(format!(
             "cannot make the lmap device node in {}: {}",
@@ -233,6 +261,10 @@ pub fn emergency_unload() {
         if fd >= 0 {
             libc::close(fd);
         }
-        libc::syscall(libc::SYS_delete_module, MODULE_NAME_C.as_ptr(), libc::O_NONBLOCK);
+        libc::syscall(
+            libc::SYS_delete_module,
+            MODULE_NAME_C.as_ptr(),
+            libc::O_NONBLOCK,
+        );
     }
 }

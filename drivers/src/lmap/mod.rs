@@ -107,7 +107,7 @@ pub fn build(modules_dir: &Path, forced: Option<&Path>) -> Result<Infected, Stri
     .map_err(|e| format!("lmap host {}: {e}", host.name))?;
     if !report.unversioned.is_empty() {
         tracing::info!(
-            "lmap: no CRC found for {} (the kernel logs \"no symbol version\")",
+            "lmap: no CRC found for {} among the installed modules (6.1 only logs \"no symbol version\"; newer kernels refuse the module)",
             report.unversioned.join(", ")
         );
     }
