@@ -156,6 +156,8 @@ pub struct Search {
     pub refused: Vec<(String, String)>,
     /// Modules examined.
     pub examined: usize,
+    /// Module files not examined (a preferred host qualified).
+    pub not_examined: usize,
 }
 
 fn rank(h: &Host) -> (usize, usize) {
@@ -171,6 +173,7 @@ pub fn search(dir: &Path, full: bool) -> Search {
         also: Vec::new(),
         refused: Vec::new(),
         examined: 0,
+        not_examined: 0,
     };
     let mut hosts: Vec<Host> = Vec::new();
     let preferred: Vec<&PathBuf> = PREFERRED
@@ -192,6 +195,7 @@ pub fn search(dir: &Path, full: bool) -> Search {
             visit(p, &mut s, &mut hosts);
         }
     }
+    s.not_examined = files.len() - s.examined;
     // Preferred hosts keep their order ahead of the others; the rest by rank.
     let npref = hosts
         .iter()

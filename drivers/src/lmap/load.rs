@@ -189,8 +189,13 @@ pub fn load_and_open(
 
 /// The major number of character device `name` in /proc/devices.
 pub fn major_of(name: &str) -> Option<u32> {
-    let d = std::fs::read_to_string("/proc/devices").ok()?;
-    d.lines()
+    parse_major(&std::fs::read_to_string("/proc/devices").ok()?, name)
+}
+
+/// The major number of character device `name` in /proc/devices text.
+pub fn parse_major(devices: &str, name: &str) -> Option<u32> {
+    devices
+        .lines()
         .skip_while(|l| !l.starts_with("Character devices"))
         .skip(1)
         .take_while(|l| !l.trim().is_empty() && !l.starts_with("Block devices"))
@@ -198,6 +203,21 @@ pub fn major_of(name: &str) -> Option<u32> {
             let (n, dev) = l.trim().split_once(' ')?;
             (dev.trim() == name).then(|| n.parse().ok()).flatten()
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_is_found_among_character_devices_only() {
+        let t = "Character devices:\n  1 mem\n 10 misc\n250 pmem_lmap\n\nBlock devices:\n251 pmem_lmap_blk\n259 blkext\n";
+        assert_eq!(parse_major(t, "pmem_lmap"), Some(250));
+        assert_eq!(parse_major(t, "misc"), Some(10));
+        assert_eq!(parse_major(t, "blkext"), None);
+        assert_eq!(parse_major(t, "pmem"), None);
+        assert_eq!(parse_major("", "pmem_lmap"), None);
+    }
 }
 
 /// A fresh 0700 directory for the device node: in /dev first (devtmpfs allows device

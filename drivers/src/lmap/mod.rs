@@ -79,6 +79,13 @@ pub fn build(modules_dir: &Path, forced: Option<&Path>) -> Result<Infected, Stri
             if !s.also.is_empty() {
                 tracing::info!("lmap: other qualifying hosts: {}", s.also.join(", "));
             }
+            if s.not_examined > 0 {
+                tracing::info!(
+                    "lmap: the other {} modules were not examined (a preferred host, {}, qualified)",
+                    s.not_examined,
+                    hosts::PREFERRED.join(" or ")
+                );
+            }
             h
         }
     };
