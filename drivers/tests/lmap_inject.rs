@@ -261,3 +261,62 @@ fn qualifying_hosts_per_kernel() {
         assert!(s.refused.iter().any(|(_, why)| why.contains("depends on")));
     }
 }
+
+#[test]
+fn no_compatible_host_is_refused_in_one_line_naming_the_fix() {
+    for (gen, dir) in trees() {
+        // A tree holding only modules that cannot be hosts (dependencies, no fops).
+        let tmp = tempfile::tempdir().unwrap();
+        let kdir = tmp.path().join("kernel");
+        std::fs::create_dir_all(&kdir).unwrap();
+        for name in ["virtio_blk", "ext4"] {
+            if let Some(p) = hosts::module_files(&dir)
+                .into_iter()
+                .find(|p| hosts::file_module_name(p) == name)
+            {
+                std::fs::copy(&p, kdir.join(p.file_name().unwrap())).unwrap();
+            }
+        }
+        let err = drivers::lmap::build(tmp.path(), None).unwrap_err();
+        assert!(err.contains("no compatible lmap host"), "{gen}: {err}");
+        assert!(
+            err.contains("--source kcore") && !err.contains('\n'),
+            "{gen}: {err}"
+        );
+        // A forced host that does not qualify names why.
+        let vb = module(&dir, "virtio_blk");
+        let err = drivers::lmap::build(&dir, Some(&vb)).unwrap_err();
+        assert!(
+            (err.contains("depends on") || err.contains("no .read"))
+                && err.contains("choose another module"),
+            "{gen}: {err}"
+        );
+        // A missing modules tree names the package.
+        let err = drivers::lmap::build(&tmp.path().join("nope"), None).unwrap_err();
+        assert!(
+            err.contains("not found") && err.contains("linux-image"),
+            "{gen}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_host_without_init_or_fops_is_not_injected() {
+    let p = drivers::lmap::parasite().unwrap();
+    for (gen, dir) in trees() {
+        let h = hosts::examine(&module(&dir, "cpuid")).unwrap();
+        let mut no_init = h.object.clone();
+        let i = no_init.defined_symbol("init_module").unwrap();
+        no_init.symbols[i].name = "renamed".into();
+        let e =
+            inject::inject(&no_init, &h.fops, &p, &Default::default(), "pmem_lmap").unwrap_err();
+        assert!(e.to_string().contains("init_module"), "{gen}: {e}");
+        let mut no_fops = h.object.clone();
+        let f = h.fops.symbol;
+        no_fops.symbols[f].name = "cpuid_ops".into();
+        assert!(inject::find_fops(&no_fops).is_err(), "{gen}");
+        let e = inject::inject(&h.object, &h.fops, &p, &Default::default(), &"x".repeat(60))
+            .unwrap_err();
+        assert!(e.to_string().contains("too long"), "{gen}");
+    }
+}
