@@ -631,7 +631,13 @@ mod tests {
             .expect("no source")
             .to_string();
         // lmap fails on the missing iomem before it builds or loads anything.
-        for dev in ["/dev/pmem", "/dev/crash", "/proc/kcore", "/dev/mem", "lmap: "] {
+        for dev in [
+            "/dev/pmem",
+            "/dev/crash",
+            "/proc/kcore",
+            "/dev/mem",
+            "lmap: ",
+        ] {
             assert!(e.contains(dev), "{dev} missing from: {e}");
         }
     }

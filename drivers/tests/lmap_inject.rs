@@ -1,6 +1,7 @@
 //! The lmap injector on the distribution's real modules: Debian's 6.1 cloud kernel
 //! (installed under /lib/modules by the VM test's packages) and a Debian 6.12 cloud
-//! kernel unpacked from its .deb (`PMEM_AFF4_KERNEL_TREES`, or /work/kernels/*/).
+//! kernel unpacked from its .deb (`PMEM_AFF4_KERNEL_TREES`, or tests/vm/kernels.sh's cache
+//! `~/.cache/pmem-aff4-vm/kernels/*/lib/modules/*`).
 //! Module trees are found by [`trees`]; under CI=true a missing generation fails the
 //! test, elsewhere it is skipped with a message.
 
@@ -15,7 +16,19 @@ fn trees() -> Vec<(&'static str, PathBuf)> {
     if let Ok(v) = std::env::var("PMEM_AFF4_KERNEL_TREES") {
         dirs.extend(v.split(':').filter(|s| !s.is_empty()).map(PathBuf::from));
     }
-    for root in ["/lib/modules", "/work/kernels/6.12/lib/modules"] {
+    // tests/vm/kernels.sh (run by tests/run-all as root) installs 6.1's under /lib/modules
+    // and unpacks 6.12's into its cache.
+    let cache = std::env::var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|_| std::env::var("HOME").map(|h| Path::new(&h).join(".cache")))
+        .unwrap_or_default()
+        .join("pmem-aff4-vm/kernels");
+    let mut roots = vec![PathBuf::from("/lib/modules")];
+    if let Ok(rd) = std::fs::read_dir(&cache) {
+        roots.extend(rd.flatten().map(|e| e.path().join("lib/modules")));
+    }
+    roots.push(PathBuf::from("/work/kernels/6.12/lib/modules"));
+    for root in roots {
         if let Ok(rd) = std::fs::read_dir(root) {
             dirs.extend(rd.flatten().map(|e| e.path()));
         }
@@ -32,7 +45,7 @@ fn trees() -> Vec<(&'static str, PathBuf)> {
         match found {
             Some(d) => out.push((gen, d.clone())),
             None if std::env::var("CI").as_deref() == Ok("true") => panic!(
-                "no Debian {gen} modules tree (set PMEM_AFF4_KERNEL_TREES to its /lib/modules/<release> dir; .ci/run installs them)"
+                "no Debian {gen} modules tree (run tests/vm/kernels.sh as root, or set PMEM_AFF4_KERNEL_TREES to its /lib/modules/<release> dir)"
             ),
             None => eprintln!(
                 "SKIP {gen}: no Debian {gen} modules tree under /lib/modules or PMEM_AFF4_KERNEL_TREES"

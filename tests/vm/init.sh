@@ -1,6 +1,8 @@
 #!/bin/sh
 # /init of the test guest (busybox; built into the initramfs by tests/vm/run).
-# Kernel command line: pmemtest_mode=probe|full pmemtest_nonce=HEX pmemtest_rng=0|1
+# Kernel command line: pmemtest_mode=probe|full|distro|refusal pmemtest_nonce=HEX pmemtest_rng=0|1
+# full: our modules (pmem.ko, crashdev.ko, hidepage.ko) and every source; distro: only the
+# static binary and the distribution's own modules (a kernel we built nothing for).
 # Results go to /out/r on the virtio disk (ext4, made by the host). Progress lines on
 # the console start with "PMEMTEST:"; the host waits for "READY-FOR-PMEMSAVE" and "DONE".
 export PATH=/bin:/sbin
@@ -82,7 +84,7 @@ step() {
 }
 
 # Issue 10: pmem's read methods and the anti-forensic test (hidepage_start, hidepage_end).
-. /hidepage.sh
+[ "$mode" = full ] && . /hidepage.sh
 
 # With a virtio-rng device (pmemtest_rng=1) wait until the kernel's CRNG is ready; the
 # boot without one (pmemtest_rng=0: qemu64, no RDRAND, no virtio-rng, as in early boot
@@ -136,6 +138,7 @@ vci_addr=${vci_addr#0x}
 # The host pauses the guest and saves these ranges with QMP pmemsave (ground truth).
 say "READY-FOR-PMEMSAVE kcode=$(printf '0x%x,0x%x' $ks $ke) vmcoreinfo=0x$vci_addr:0x$vci_size markers=$(echo $markers | tr ' ' ',') partial=$partial"
 
+if [ "$mode" = full ]; then
 step insmod insmod /pmem.ko
 ls -l /dev/pmem >$R/devpmem.ls 2>&1
 # Direct checks of the module with dd.
@@ -157,16 +160,19 @@ fi
 step dd_past_end dd if=/dev/pmem of=$R/dd-past-end bs=4096 skip=$((ram_end / 4096)) count=1
 step dd_full dd if=/dev/pmem of=$R/pmem.dd bs=1M
 hidepage_start
+fi
 
 # The imager.
 step kcore pmem-aff4 -v --source kcore -o $R/kcore.aff4 --json
-step pmem pmem-aff4 -v --source pmem -o $R/pmem.aff4 --json
 step devmem pmem-aff4 -v --source devmem -o $R/devmem.aff4
+if [ "$mode" = full ]; then
+step pmem pmem-aff4 -v --source pmem -o $R/pmem.aff4 --json
 # auto must choose /dev/pmem; interrupted with SIGINT (Ctrl-C) after 4 s, it must close
 # a valid container marked incomplete (exit 130), or have finished (exit 0).
 step auto timeout -s INT 4 pmem-aff4 -v -o $R/auto.aff4 --json
 step rmmod rmmod pmem
 ls /dev/pmem >$R/devpmem-after-rmmod.ls 2>&1
+fi
 
 # lmap (issue 11): no module built for this kernel. The guest has only the distribution's
 # own modules (a subset of the package's /lib/modules tree, copied by the host); pmem-aff4
@@ -195,8 +201,30 @@ dmesg | grep 'crng init done' >$R/crng-at-plain
 step plain sh -c "/bin/marker $nonce $fpages free >/dev/null && exec pmem-aff4 -o $R/plain.aff4"
 # -o - streams the container: here onto the raw second disk (the host cuts it to the
 # size the JSON summary, on stderr, gives and opens it).
+if [ "$mode" = full ]; then
 step stream sh -c "pmem-aff4 --source kcore -o - --json >/dev/vdb"
 
+# Issue 9: a live acquisition killed with SIGKILL once 24 MiB of its container reached
+# the disk; the host recovers the partial file (--recover) and checks what it holds.
+# killed.out says how big the partial file was and whether the process was still there.
+step killed sh -c '
+	pmem-aff4 --source kcore -o '$R'/killed.aff4 2>'$R'/killed.log &
+	pid=$!
+	i=0 s=0
+	while [ $i -lt 1200 ] && kill -0 $pid 2>/dev/null; do
+		s=$(stat -c %s '$R'/killed.aff4.partial 2>/dev/null || echo 0)
+		[ "$s" -ge 25165824 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL $pid
+	wait $pid
+	echo "killed=$? partial_bytes=$s"
+	sleep 0.2
+	if kill -0 $pid 2>/dev/null; then echo "alive=yes"; else echo "alive=no"; fi'
+fi
+
+if [ "$mode" = full ]; then
 # The /dev/crash source, through the test-only module.
 step insmod_crash insmod /crashdev.ko
 step dd_crash_kcode dd if=/dev/crash of=$R/dd-crash-kcode-page bs=4096 skip=$((ks / 4096)) count=1
@@ -204,6 +232,7 @@ step crash pmem-aff4 -v --source crash -o $R/crash.aff4 --json
 step rmmod_crash rmmod crashdev
 
 hidepage_end
+fi
 dmesg >$R/dmesg
 cat /proc/sys/kernel/tainted >$R/tainted
 off ok

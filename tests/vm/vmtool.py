@@ -13,6 +13,7 @@ import sys
 import time
 
 PAGE = 4096
+MIB = 1 << 20
 
 
 def die(msg):
@@ -287,10 +288,15 @@ def cmd_modules(moddir, *names):
             visit(d)
         order.append(m)
 
+    builtin = set()
+    if os.path.exists(os.path.join(moddir, "modules.builtin")):
+        for line in open(os.path.join(moddir, "modules.builtin")):
+            builtin.add(re.sub(r"\.ko$", "", os.path.basename(line.strip())).replace("-", "_"))
     for n in names:
-        if n not in by_name:
-            die(f"{moddir}/modules.dep: no module {n} (built in?)")
-        visit(by_name[n])
+        if n in by_name:
+            visit(by_name[n])
+        elif n not in builtin:
+            die(f"{moddir}: no module {n} in modules.dep or modules.builtin")
     print("\n".join(order))
 
 
@@ -392,6 +398,70 @@ def cmd_pyaff4_cmp(container_path, start, ref):
         d = first_diff(got, want) if got else 0
         die(f"pyaff4 reads different bytes from {container_path} at {start + d:#x} (got {len(got)} bytes)")
     print(f"pyaff4: {len(want)} bytes at {start:#x} identical")
+
+
+def cmd_pyaff4_recovered(container_path, raw, list_json):
+    """pyaff4 opens a recovered container and reads the first MiBs of its first recovered
+    range as our own export has them."""
+    from pyaff4 import container, rdfvalue  # noqa: needs the oracle venv
+
+    ranges = json.load(open(list_json))["images"][0]["ranges"]
+    first = next((r for r in ranges if r["kind"] == "data" and r["length"] > 0), None)
+    if first is None:
+        die(f"{list_json}: no data range")
+    n = min(first["length"], 4 * MIB)
+    with open(raw, "rb") as f:
+        f.seek(first["start"])
+        want = f.read(n)
+    c = container.Container.openURNtoContainer(rdfvalue.URN.FromFileName(container_path))
+    s = c.image.dataStream
+    s.seek(first["start"])
+    got = s.read(n)
+    if got != want:
+        die(f"pyaff4 reads different bytes from {container_path} at {first['start'] + first_diff(got, want):#x}")
+    print(f"pyaff4: {n} bytes at {first['start']:#x} == our export")
+
+
+def cmd_recovered_check(list_json, raw, nonce, listing, kstart, kcode_ref, min_mib):
+    """A container rebuilt by --recover after a SIGKILL: it holds at least MIN_MIB of
+    recovered data and some aff4:UnknownData (the part never written), and every marker
+    page and Kernel code page inside the recovered (data/zero) ranges equals the truth."""
+    doc = json.load(open(list_json))
+    ranges = doc["images"][0]["ranges"]
+    kinds = {r["kind"] for r in ranges}
+    got = [(r["start"], r["start"] + r["length"]) for r in ranges if r["kind"] in ("data", "zero")]
+    recovered = sum(e - s for s, e in got)
+    if "unknown" not in kinds:
+        die(f"{list_json}: no unknown range: the killed run cannot have finished (kinds {sorted(kinds)})")
+    if recovered < int(min_mib) * MIB:
+        die(f"{list_json}: only {recovered} bytes recovered (want >= {min_mib} MiB)")
+
+    def inside(a, n):
+        return any(s <= a and a + n <= e for s, e in got)
+
+    checked = bad = 0
+    with open(raw, "rb") as f:
+        for k, addr in marker_pages(listing):
+            if not inside(addr, PAGE):
+                continue
+            f.seek(addr)
+            checked += 1
+            if f.read(PAGE) != marker_page(nonce, k):
+                bad += 1
+        kstart = int(kstart, 0)
+        ref = open(kcode_ref, "rb").read()
+        kpages = kbad = 0
+        for off in range(0, len(ref) - PAGE + 1, PAGE):
+            if inside(kstart + off, PAGE):
+                f.seek(kstart + off)
+                kpages += 1
+                if f.read(PAGE) != ref[off:off + PAGE]:
+                    kbad += 1
+    if bad or kbad:
+        die(f"{raw}: {bad} of {checked} recovered marker pages and {kbad} of {kpages} recovered Kernel code pages differ from the truth")
+    if checked + kpages == 0:
+        die(f"{raw}: no marker or Kernel code page in the recovered ranges: nothing to compare")
+    print(f"{recovered / MIB:.0f} MiB recovered; {checked} marker pages and {kpages} Kernel code pages in it == truth")
 
 
 def cmd_map_kind(list_json, addr, length):
@@ -541,6 +611,8 @@ COMMANDS = {
     "wait-line": cmd_wait_line,
     "pyaff4-cmp": cmd_pyaff4_cmp,
     "map-kind": cmd_map_kind,
+    "recovered-check": cmd_recovered_check,
+    "pyaff4-recovered": cmd_pyaff4_recovered,
     "vmcoreinfo-check": cmd_vmcoreinfo_check,
     "dtb-walk": cmd_dtb_walk,
 }
