@@ -205,21 +205,6 @@ pub fn parse_major(devices: &str, name: &str) -> Option<u32> {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn major_is_found_among_character_devices_only() {
-        let t = "Character devices:\n  1 mem\n 10 misc\n250 pmem_lmap\n\nBlock devices:\n251 pmem_lmap_blk\n259 blkext\n";
-        assert_eq!(parse_major(t, "pmem_lmap"), Some(250));
-        assert_eq!(parse_major(t, "misc"), Some(10));
-        assert_eq!(parse_major(t, "blkext"), None);
-        assert_eq!(parse_major(t, "pmem"), None);
-        assert_eq!(parse_major("", "pmem_lmap"), None);
-    }
-}
-
 /// A fresh 0700 directory for the device node: in /dev first (devtmpfs allows device
 /// nodes; /tmp is often mounted nodev), else in the temporary directory.
 fn private_dir() -> Result<std::path::PathBuf, String> {
@@ -286,5 +271,20 @@ pub fn emergency_unload() {
             MODULE_NAME_C.as_ptr(),
             libc::O_NONBLOCK,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn major_is_found_among_character_devices_only() {
+        let t = "Character devices:\n  1 mem\n 10 misc\n250 pmem_lmap\n\nBlock devices:\n251 pmem_lmap_blk\n259 blkext\n";
+        assert_eq!(parse_major(t, "pmem_lmap"), Some(250));
+        assert_eq!(parse_major(t, "misc"), Some(10));
+        assert_eq!(parse_major(t, "blkext"), None);
+        assert_eq!(parse_major(t, "pmem"), None);
+        assert_eq!(parse_major("", "pmem_lmap"), None);
     }
 }
