@@ -807,7 +807,18 @@ fn walk_chunks(
                 .ok_or_else(|| {
                     Error::MissingMember(format!("{stream}/{bevy:08}.blockHash.{}", a.name()))
                 })
-                .and_then(|m| set.member_limited(&m, limit));
+                .and_then(|m| {
+                    // The pyaff4-compatible layout (`block_hashes_every_bevy`): the
+                    // bevy's digests, zeros, and the same digests at the global offset.
+                    // The standard reading takes the first `limit` bytes.
+                    let both = (first + here) * a.digest_len() as u64;
+                    match set.resolver().member_by_urn(&m) {
+                        Some((_, e)) if bevy > 0 && e.size == both => {
+                            set.resolver().read_member_prefix_by_urn(&m, limit)
+                        }
+                        _ => set.member_limited(&m, limit),
+                    }
+                });
             match d {
                 Ok(d) => {
                     if d.len() as u64 != limit && t.problem.is_none() {

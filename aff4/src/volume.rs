@@ -152,6 +152,19 @@ impl Resolver {
             .read_member(vol.src.as_ref(), &entry.name, limit)
     }
 
+    /// Reads the first `len` bytes of a member (inflating only as far as needed).
+    ///
+    /// # Errors
+    /// [`Error::MissingMember`]; [`Error::Zip`] when the member is shorter or does not
+    /// inflate.
+    pub fn read_member_prefix_by_urn(&self, urn: &str, len: u64) -> Result<Vec<u8>> {
+        let (vol, entry) = self
+            .member_by_urn(urn)
+            .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
+        vol.archive
+            .read_member_prefix(vol.src.as_ref(), &entry.name, len)
+    }
+
     /// Reads `buf.len()` bytes at `offset` inside a stored (method 0) member. Deflated
     /// members cannot be read positionally: use [`Resolver::read_member_by_urn`].
     pub fn read_member_range(&self, urn: &str, offset: u64, buf: &mut [u8]) -> Result<()> {
