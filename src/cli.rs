@@ -98,6 +98,12 @@ pub struct Args {
     #[arg(long)]
     pub verify: bool,
 
+    /// Let --verify, --export and -e read more than the work limit (512 MiB + 64 times
+    /// the container's size), which refuses images declaring far more than the
+    /// container holds (a hostile container, or a very sparse image).
+    #[arg(long)]
+    pub no_work_limit: bool,
+
     /// Machine-readable JSON on stdout (schemas/report.schema.json).
     #[arg(long)]
     pub json: bool,
