@@ -54,6 +54,8 @@ pub struct Options {
     pub inject_enospc_after: Option<u64>,
     /// Testing only: the output stalls (flushed) after this many bytes.
     pub inject_stall_after: Option<u64>,
+    /// Bench only: milliseconds between `fdatasync`s at journal flushes (0: never).
+    pub sync_interval_ms: Option<u64>,
 }
 
 /// Runs an acquisition; returns the exit code.
@@ -118,8 +120,11 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
     } else {
         let (pending, file) = PendingFile::create(out, acq.force)?;
         signals::remove_on_abort(pending.tmp_path());
-        let sink = ContainerSink::for_file(file, uncached, budget.output_buffer)
+        let mut sink = ContainerSink::for_file(file, uncached, budget.output_buffer)
             .with_context(|| format!("cannot set up {}", pending.tmp_path().display()))?;
+        if let Some(ms) = acq.sync_interval_ms {
+            sink.set_sync_interval((ms > 0).then(|| std::time::Duration::from_millis(ms)));
+        }
         (Some(pending), sink)
     };
     tracing::info!(

@@ -99,6 +99,12 @@ pub struct Args {
     #[arg(long)]
     pub verify: bool,
 
+    /// Let --verify, --export and -e read more than the work limit (512 MiB + 64 times
+    /// the container's size), which refuses images declaring far more than the
+    /// container holds (a hostile container, or a very sparse image).
+    #[arg(long)]
+    pub no_work_limit: bool,
+
     /// Machine-readable JSON on stdout (schemas/report.schema.json).
     #[arg(long)]
     pub json: bool,
@@ -133,6 +139,11 @@ pub struct Args {
     #[arg(long, hide = true, value_name = "BYTES")]
     pub inject_stall_after: Option<u64>,
 
+    /// Bench only: milliseconds between the fdatasyncs made at journal flushes
+    /// (default 1000; 0: only at the end).
+    #[arg(long, hide = true, value_name = "MS")]
+    pub sync_interval_ms: Option<u64>,
+
     /// Container(s) to read (export, list, view, verify); several files = a striped set.
     #[arg(value_name = "CONTAINER")]
     pub containers: Vec<PathBuf>,
@@ -156,6 +167,7 @@ impl From<&Args> for acquire::Options {
             inject_read_delay: a.inject_read_delay,
             inject_enospc_after: a.inject_enospc_after,
             inject_stall_after: a.inject_stall_after,
+            sync_interval_ms: a.sync_interval_ms,
         }
     }
 }

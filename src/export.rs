@@ -75,12 +75,23 @@ pub fn run_export(args: &Args, out: &Path) -> anyhow::Result<u8> {
         bail!("{}", no_image_message(&set, &args.containers, out));
     }
     let (image, size, spans) = image_spans(&set)?;
+    // Zero ranges and holes are written sparse (no work); anything else is copied.
+    let work = match args.format.as_str() {
+        "raw" => spans.iter().filter(|s| !s.zero).map(|s| s.len).sum(),
+        _ => spans
+            .iter()
+            .filter(|s| s.present && !s.zero)
+            .map(|s| s.len)
+            .sum(),
+    };
+    let limit = (!args.no_work_limit).then(|| set.work_limit());
+    set.check_work(&format!("--export would copy {image}"), work, limit)?;
     let mut stream = set.open_stream_sequential(&image)?;
     let (pending, file) = PendingFile::create(out, args.force)?;
     let written = match args.format.as_str() {
         "raw" => export_raw(&mut *stream, &spans, size, file)?,
-        "lime" => export_lime(&mut *stream, &present_runs(&spans), file)?,
-        "elf" => export_elf(&mut *stream, &present_runs(&spans), file)?,
+        "lime" => export_lime(&mut *stream, &present_runs(&spans), &spans, file)?,
+        "elf" => export_elf(&mut *stream, &present_runs(&spans), &spans, file)?,
         other => bail!("--format {other}: use raw, lime or elf"),
     };
     pending.commit()?;
@@ -211,6 +222,37 @@ fn copy_range(
     Ok(())
 }
 
+/// Copies the run `start..start + len` of the image to `out`'s position, leaving its
+/// aff4:Zero spans sparse (skipped by a seek; the caller sets the file length).
+/// `spans` are in address order and runs come in order: `next` is the first span not
+/// yet consumed, so all runs together walk the spans once.
+fn copy_run_sparse(
+    stream: &mut dyn aff4::volume::Stream,
+    (start, len): (u64, u64),
+    spans: &[Span],
+    next: &mut usize,
+    out: &mut BufWriter<std::fs::File>,
+    buf: &mut [u8],
+) -> anyhow::Result<()> {
+    let end = start + len;
+    while let Some(s) = spans.get(*next) {
+        if s.start >= end {
+            break;
+        }
+        *next += 1;
+        let (a, b) = (s.start.max(start), (s.start + s.len).min(end));
+        if !s.present || a >= b {
+            continue;
+        }
+        if s.zero {
+            out.seek(SeekFrom::Current((b - a) as i64))?;
+        } else {
+            copy_range(stream, a, b - a, out, buf)?;
+        }
+    }
+    Ok(())
+}
+
 /// Raw: byte at offset P is address P; holes and zero ranges stay sparse.
 fn export_raw(
     stream: &mut dyn aff4::volume::Stream,
@@ -236,11 +278,14 @@ fn export_raw(
 fn export_lime(
     stream: &mut dyn aff4::volume::Stream,
     runs: &[(u64, u64)],
+    spans: &[Span],
     file: std::fs::File,
 ) -> anyhow::Result<u64> {
     let mut out = BufWriter::with_capacity(COPY_BUF, file);
     let mut buf = vec![0u8; COPY_BUF];
     let mut written = 0;
+    let mut end = 0u64;
+    let mut next = 0;
     for &(start, len) in runs {
         let mut h = [0u8; 32];
         h[0..4].copy_from_slice(&0x4C69_4D45u32.to_le_bytes());
@@ -248,10 +293,12 @@ fn export_lime(
         h[8..16].copy_from_slice(&start.to_le_bytes());
         h[16..24].copy_from_slice(&(start + len - 1).to_le_bytes());
         out.write_all(&h)?;
-        copy_range(stream, start, len, &mut out, &mut buf)?;
+        copy_run_sparse(stream, (start, len), spans, &mut next, &mut out, &mut buf)?;
         written += len;
+        end += 32 + len;
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.set_len(end).context("sizing the export")?;
     file.sync_all()?;
     Ok(written)
 }
@@ -260,6 +307,7 @@ fn export_lime(
 fn export_elf(
     stream: &mut dyn aff4::volume::Stream,
     runs: &[(u64, u64)],
+    spans: &[Span],
     file: std::fs::File,
 ) -> anyhow::Result<u64> {
     let mut out = BufWriter::with_capacity(COPY_BUF, file);
@@ -302,12 +350,14 @@ fn export_elf(
     }
     let mut buf = vec![0u8; COPY_BUF];
     let mut written = 0;
+    let mut next = 0;
     for (&(start, len), &off) in runs.iter().zip(&offsets) {
         out.seek(SeekFrom::Start(off))?;
-        copy_range(stream, start, len, &mut out, &mut buf)?;
+        copy_run_sparse(stream, (start, len), spans, &mut next, &mut out, &mut buf)?;
         written += len;
     }
     let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.set_len(offset).context("sizing the export")?;
     file.sync_all()?;
     Ok(written)
 }
@@ -337,6 +387,8 @@ pub fn run_extract(args: &Args) -> anyhow::Result<u8> {
             std::fs::create_dir_all(parent)?;
         }
         let mut stream = set.open_stream_sequential(&urn)?;
+        let limit = (!args.no_work_limit).then(|| set.work_limit());
+        set.check_work(&format!("-e would copy {urn}"), stream.size(), limit)?;
         // Written under a temporary name: a failed copy leaves nothing behind.
         let (pending, mut file) = PendingFile::create(&dest, args.force)?;
         let n =

@@ -73,7 +73,15 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(err) if closed_stdout(&err) => ExitCode::from(exit::STDOUT_CLOSED),
         Err(err) => {
-            eprintln!("pmem-aff4: error: {}", one_line(&err));
+            let hint = if err
+                .chain()
+                .any(|c| matches!(c.downcast_ref(), Some(aff4::Error::WorkLimit { .. })))
+            {
+                "; pass --no-work-limit to read it anyway"
+            } else {
+                ""
+            };
+            eprintln!("pmem-aff4: error: {}{hint}", one_line(&err));
             ExitCode::from(exit::ERROR)
         }
     }

@@ -188,6 +188,15 @@ impl UncachedFile {
         self.behind = Some((off, len));
     }
 
+    /// `fdatasync` of what was written so far (the buffered tail is not: see
+    /// [`Write::flush`]).
+    ///
+    /// # Errors
+    /// The sync error.
+    pub fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
     /// Writes what is buffered, makes it durable (`fdatasync`), drops any cached page
     /// of the file, and returns the file.
     ///

@@ -93,17 +93,19 @@ pub fn run(o: &RecoverOptions) -> anyhow::Result<u8> {
 }
 
 /// Whether `path` looks like the partial file of a killed run: a ZIP that starts with
-/// our members and holds the recovery journal header near its start.
+/// our members, holds the recovery journal header near its start and has no central
+/// directory.
 pub fn looks_partial(path: &Path) -> bool {
     let Ok(f) = std::fs::File::open(path) else {
         return false;
     };
     let mut head = Vec::new();
-    if f.take(64 << 10).read_to_end(&mut head).is_err() || !head.starts_with(b"PK\x03\x04") {
+    if (&f).take(64 << 10).read_to_end(&mut head).is_err() || !head.starts_with(b"PK\x03\x04") {
         return false;
     }
     let needle = aff4::journal::HEADER.as_bytes();
-    head.windows(needle.len()).any(|w| w == needle)
+    // A finished container has the journal too, and its central directory.
+    head.windows(needle.len()).any(|w| w == needle) && aff4::zip::ZipArchive::parse(&f).is_err()
 }
 
 /// The one-line hint for a partial file.

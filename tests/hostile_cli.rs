@@ -3,7 +3,9 @@
 //! 256 MiB of peak RSS, with a one-line error, never by doing the claimed work.
 //!
 //! Each case is our own acquisition of the bundled sample with one structure rewritten
-//! to lie; time and peak RSS are those of the child process (wait4).
+//! to lie, or (the last two) with sizes that all agree on an image of 1 TiB that the
+//! 1 MiB container could never hold: refused by the work limit (`VolumeSet::work_limit`).
+//! Time and peak RSS are those of the child process (wait4).
 
 mod common;
 
@@ -111,6 +113,30 @@ fn run_bounded(args: &[&str]) -> (Option<i32>, String, f64, i64) {
     (code, reader.join().unwrap(), secs, ru.ru_maxrss)
 }
 
+/// Raises the image's and the map's `aff4:size` to 1 TiB and maps everything past the
+/// sample's 3 MiB to the symbolic stream `symbol`: every size agrees, nothing lies but
+/// the amount of work.
+fn consistent_tib(ms: &mut [(String, Vec<u8>)], symbol: &str) {
+    edit(ms, "information.turtle", |t| {
+        let text = String::from_utf8(t.clone()).unwrap();
+        assert_eq!(text.matches("aff4:size \"3145728\"").count(), 2, "{text}");
+        *t = text
+            .replace("aff4:size \"3145728\"", "aff4:size \"1099511627776\"")
+            .into_bytes();
+    });
+    let mut n = 0;
+    edit(ms, "/idx", |i| {
+        n = i.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count() as u32;
+        i.extend_from_slice(format!("http://aff4.org/Schema#{symbol}\n").as_bytes())
+    });
+    edit(ms, "/map", |m| {
+        for v in [0x30_0000u64, (1 << 40) - 0x30_0000, 0] {
+            m.extend_from_slice(&v.to_le_bytes());
+        }
+        m.extend_from_slice(&n.to_le_bytes());
+    });
+}
+
 fn sample_container(dir: &Path) -> Vec<u8> {
     let c = dir.join("base.aff4");
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/sample.lime");
@@ -203,6 +229,16 @@ fn hostile_sizes_are_refused_fast_and_small() {
                 })
             }),
         ),
+        (
+            "image, map and a pattern range consistently 1 TiB (aff4:SymbolicStreamFF)",
+            "bytes to read",
+            Box::new(|ms| consistent_tib(ms, "SymbolicStreamFF")),
+        ),
+        (
+            "image, map and a zero range consistently 1 TiB (aff4:Zero)",
+            "bytes to read",
+            Box::new(|ms| consistent_tib(ms, "Zero")),
+        ),
     ];
     let mut worst = (0f64, 0i64);
     for (i, (what, says, craft)) in cases.iter().enumerate() {
@@ -214,12 +250,16 @@ fn hostile_sizes_are_refused_fast_and_small() {
         let out = d.path().join(format!("out{i}.raw"));
         let dir = d.path().join(format!("x{i}"));
         std::fs::create_dir(&dir).unwrap();
-        let runs: Vec<Vec<&str>> = vec![
+        let mut runs: Vec<Vec<&str>> = vec![
             vec!["--verify", cs],
             vec!["-l", cs],
             vec!["--export", out.to_str().unwrap(), cs],
             vec!["-e", &image_urn, "-D", dir.to_str().unwrap(), cs],
         ];
+        if what.contains("aff4:Zero") {
+            // A zero range exports sparse (no work): a 1 TiB sparse file, not tested.
+            runs.remove(2);
+        }
         for args in runs {
             let (code, err, secs, rss) = run_bounded(&args);
             let label = format!("{what}: {}", args[0]);
@@ -235,7 +275,10 @@ fn hostile_sizes_are_refused_fast_and_small() {
                     "{label}: exit {code:?}: {err}"
                 );
             }
-            if args[0] == "--export" || args[0] == "-e" {
+            if args[0] == "--export"
+                || args[0] == "-e"
+                || (says == &"bytes to read" && args[0] != "-l")
+            {
                 assert_eq!(err.lines().count(), 1, "{label}: {err}");
                 assert!(err.contains(says), "{label}: {err}");
             }

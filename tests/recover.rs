@@ -180,6 +180,29 @@ fn check_recovered(c: &Path, ranges: &[(u64, Vec<u8>)], what: &str) -> (u64, u64
             "https://pmem-aff4.github.io/schema#linearHashRecomputed"
         )
         .is_some());
+    // Block hashes for every recovered bevy, each checked against its chunk.
+    if let Some(st) = set
+        .objects()
+        .into_iter()
+        .find(|o| o.kind == aff4::volume::ObjectKind::ImageStream && !o.urn.contains("/files/"))
+        .filter(|o| o.size.unwrap_or(0) > 0)
+    {
+        let chunks = st.size.unwrap() / CHUNK as u64;
+        for b in 0..chunks.div_ceil(CIS) {
+            let m = format!("{}/{b:08}.blockHash.sha256", st.urn);
+            assert!(set.resolver().member_by_urn(&m).is_some(), "{what}: {m}");
+        }
+        let block = rep
+            .checks
+            .iter()
+            .find(|c| c.kind == "block" && c.subject == st.urn)
+            .unwrap_or_else(|| panic!("{what}: no block-hash check: {}", rep.summary()));
+        assert_eq!(
+            block.actual.as_deref(),
+            Some(format!("{chunks} chunks checked, 0 differ").as_str()),
+            "{what}"
+        );
+    }
     let map = set.image_map(&img).unwrap();
     let mut stream = set.open_stream(&img).unwrap();
     let (mut data, mut unknown) = (0u64, 0u64);
@@ -386,6 +409,15 @@ fn sigkill_at_every_kind_of_point_recovers_every_complete_bevy() {
             "{what}: {data} data bytes, {unknown} unknown, {files} files"
         ));
     }
+    // pyaff4's Validator checks every block hash of a recovery of several bevies.
+    let whole = points
+        .iter()
+        .position(|(at, _)| *at == map.data + 3)
+        .unwrap();
+    let rec = d.path().join(format!("r{whole}.aff4"));
+    if let Some(py) = common::venv_bin("python") {
+        common::assert_pyaff4_script(&py, VALIDATE, &[rec.as_os_str()]);
+    }
     // The next acquisition in the same directory points at the leftovers.
     let next = d.path().join("next.aff4");
     let o = bin().args(args_for(&next)).output().unwrap();
@@ -397,6 +429,23 @@ fn sigkill_at_every_kind_of_point_recovers_every_complete_bevy() {
     );
     eprintln!("{}", report.join("\n"));
 }
+
+/// pyaff4 0.34's block-hash Validator on argv[1]: prints PYAFF4-OK when every block
+/// and every hash it checked is valid and it checked more than one bevy of blocks.
+const VALIDATE: &str = r#"
+import sys
+from pyaff4 import block_hasher, rdfvalue
+class L(block_hasher.ValidationListener):
+    good, bad, ok, invalid = 0, 0, [], []
+    def onValidBlockHash(self, a): L.good += 1
+    def onInvalidBlockHash(self, a, b, uri, off): L.bad += 1
+    def onValidHash(self, t, h, uri): L.ok.append(str(t))
+    def onInvalidHash(self, t, a, b, uri): L.invalid.append(str(t))
+block_hasher.Validator(L()).validateContainer(rdfvalue.URN.FromFileName(sys.argv[1]))
+print(L.good, L.bad, sorted(L.ok), L.invalid, file=sys.stderr)
+if L.bad == 0 and not L.invalid and L.good > 1024 and "BlockHashesHash" in L.ok:
+    print("PYAFF4-OK")
+"#;
 
 /// A kill at an arbitrary moment of a paced run (not at a chosen byte) recovers too.
 #[test]

@@ -53,6 +53,24 @@ pub enum Error {
         /// Why not, and what to do.
         reason: String,
     },
+    /// Reading what the container declares would take far more work than anything a
+    /// container of its size can hold ([`crate::volume::VolumeSet::work_limit`]):
+    /// refused before the work starts.
+    #[error(
+        "{what}: {work} bytes to read, more than the {limit} allowed for {container} bytes \
+         of container (512 MiB + 64 times its size): damaged or hostile, or an image of \
+         mostly symbolic ranges"
+    )]
+    WorkLimit {
+        /// What would be read (the object and the command's step).
+        what: String,
+        /// Bytes it would read.
+        work: u64,
+        /// The limit.
+        limit: u64,
+        /// Bytes of container (all volumes).
+        container: u64,
+    },
     /// A caller supplied an invalid argument (bad chunk size, ranges out of order, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -512,6 +512,7 @@ pub fn recover<W: Write>(
         compression,
         linear_hashes: vec![HashAlgo::Sha256],
         block_hashes: vec![HashAlgo::Sha256],
+        block_hashes_every_bevy: true,
         ..StreamOptions::default()
     };
     opts.validate()

@@ -167,9 +167,30 @@ fn hex_to_bytes(h: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Verifies every stored hash of `set`. Fails only if the metadata cannot be walked;
-/// unreadable or wrong data is reported in the checks.
+/// Verifies every stored hash of `set`, within [`VolumeSet::work_limit`]. Fails only
+/// if the metadata cannot be walked or the work is refused; unreadable or wrong data
+/// is reported in the checks.
+///
+/// # Errors
+/// [`Error::WorkLimit`] (before anything is hashed) when the hashes would read more
+/// than the limit; metadata errors.
 pub fn verify(set: &VolumeSet) -> Result<VerifyReport> {
+    verify_limited(set, Some(set.work_limit()))
+}
+
+/// [`verify`] with another limit on the bytes hashed (`None`: no limit).
+///
+/// # Errors
+/// As [`verify`].
+pub fn verify_limited(set: &VolumeSet, limit: Option<u64>) -> Result<VerifyReport> {
+    if limit.is_some() {
+        let (work, biggest) = planned_work(set);
+        set.check_work(
+            &format!("--verify would hash {biggest} (and the rest)"),
+            work,
+            limit,
+        )?;
+    }
     let g = set.graph();
     let mut rep = VerifyReport::default();
     for s in g.subjects() {
@@ -187,6 +208,50 @@ pub fn verify(set: &VolumeSet) -> Result<VerifyReport> {
     }
     not_present(set, &mut rep);
     Ok(rep)
+}
+
+/// Bytes [`verify`] would hash, counted once per algorithm (each costs a pass of
+/// hashing), and the subject that costs most.
+fn planned_work(set: &VolumeSet) -> (u64, String) {
+    let g = set.graph();
+    let size_of = |s: &str| {
+        set.open_stream(s)
+            .map(|st| st.size())
+            .ok()
+            .filter(|&n| n != u64::MAX)
+            .unwrap_or(0)
+    };
+    let (mut total, mut biggest) = (0u64, (0u64, String::new()));
+    let mut add = |s: &str, passes: usize, total: &mut u64| {
+        if passes == 0 {
+            return;
+        }
+        let w = size_of(s).saturating_mul(passes as u64);
+        *total = total.saturating_add(w);
+        if w > biggest.0 {
+            biggest = (w, s.to_string());
+        }
+    };
+    for s in g.subjects() {
+        if g.has_type(s, lx::BLOCK_HASHES) {
+            continue;
+        }
+        let linear = g
+            .objects(s, lx::HASH)
+            .into_iter()
+            .filter(|t| typed_hash(t).is_some())
+            .count();
+        add(s, linear, &mut total);
+        if is_image_stream(g, s) {
+            let blocks = HashAlgo::ALL
+                .into_iter()
+                .filter(|a| block_member(set, s, 0, *a).is_some())
+                .count()
+                .max(usize::from(!expectations(g, s).is_empty()));
+            add(s, blocks, &mut total);
+        }
+    }
+    (total, biggest.1)
 }
 
 /// `aff4:hash` values of `s`: linear digests, the Image blockMapHash, the rest
@@ -807,7 +872,18 @@ fn walk_chunks(
                 .ok_or_else(|| {
                     Error::MissingMember(format!("{stream}/{bevy:08}.blockHash.{}", a.name()))
                 })
-                .and_then(|m| set.member_limited(&m, limit));
+                .and_then(|m| {
+                    // The pyaff4-compatible layout (`block_hashes_every_bevy`): the
+                    // bevy's digests, zeros, and the same digests at the global offset.
+                    // The standard reading takes the first `limit` bytes.
+                    let both = (first + here) * a.digest_len() as u64;
+                    match set.resolver().member_by_urn(&m) {
+                        Some((_, e)) if bevy > 0 && e.size == both => {
+                            set.resolver().read_member_prefix_by_urn(&m, limit)
+                        }
+                        _ => set.member_limited(&m, limit),
+                    }
+                });
             match d {
                 Ok(d) => {
                     if d.len() as u64 != limit && t.problem.is_none() {

@@ -107,6 +107,11 @@ pub enum Dialect {
     LegacyRekall,
 }
 
+/// The fixed part of [`VolumeSet::work_limit`]: 512 MiB.
+pub const WORK_LIMIT_BASE: u64 = 512 << 20;
+/// Bytes of work allowed per byte of container in [`VolumeSet::work_limit`].
+pub const WORK_LIMIT_RATIO: u64 = 64;
+
 /// One opened volume file.
 pub struct Volume {
     /// The volume URN (from the ZIP comment, or `container.description`).
@@ -150,6 +155,19 @@ impl Resolver {
             .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
         vol.archive
             .read_member(vol.src.as_ref(), &entry.name, limit)
+    }
+
+    /// Reads the first `len` bytes of a member (inflating only as far as needed).
+    ///
+    /// # Errors
+    /// [`Error::MissingMember`]; [`Error::Zip`] when the member is shorter or does not
+    /// inflate.
+    pub fn read_member_prefix_by_urn(&self, urn: &str, len: u64) -> Result<Vec<u8>> {
+        let (vol, entry) = self
+            .member_by_urn(urn)
+            .ok_or_else(|| Error::MissingMember(urn.to_string()))?;
+        vol.archive
+            .read_member_prefix(vol.src.as_ref(), &entry.name, len)
     }
 
     /// Reads `buf.len()` bytes at `offset` inside a stored (method 0) member. Deflated
@@ -412,6 +430,40 @@ impl VolumeSet {
             _ => name_or_urn.to_string(),
         };
         self.res.read_member_by_urn(&urn, limit)
+    }
+
+    /// Bytes of container: the sizes of all volume files.
+    pub fn container_bytes(&self) -> u64 {
+        self.volumes()
+            .iter()
+            .map(|v| v.src.size().unwrap_or(0))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    /// The most bytes a whole-container pass (`--verify`, an export) reads by default:
+    /// [`WORK_LIMIT_BASE`] + [`WORK_LIMIT_RATIO`] × [`VolumeSet::container_bytes`].
+    /// Data chunks inflate at most about 1000:1 and symbolic ranges cost nothing to
+    /// store, so a small container can declare terabytes; this bounds a hostile
+    /// 16 MiB container to about 1.5 GiB of reading while a real memory image (a few
+    /// times its container's size, sparse images a few dozen) stays far below it.
+    pub fn work_limit(&self) -> u64 {
+        WORK_LIMIT_BASE.saturating_add(WORK_LIMIT_RATIO.saturating_mul(self.container_bytes()))
+    }
+
+    /// [`Error::WorkLimit`] if `work` bytes for `what` exceed `limit`.
+    ///
+    /// # Errors
+    /// [`Error::WorkLimit`].
+    pub fn check_work(&self, what: &str, work: u64, limit: Option<u64>) -> Result<()> {
+        match limit {
+            Some(limit) if work > limit => Err(Error::WorkLimit {
+                what: what.to_string(),
+                work,
+                limit,
+                container: self.container_bytes(),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The memory/disk image: an `aff4:Image` that is not a logical file, preferring

@@ -70,6 +70,7 @@ fn recovered_volumes_open_in_every_reader() {
     let (bytes, pieces, total) = journaled(Compression::Snappy);
     let want = expected_image(&pieces, total);
     let mut kept_any_partial = false;
+    let mut most_bevies = 0;
     for frac in [0.35f64, 0.6, 0.85, 1.0] {
         let cut = (bytes.len() as f64 * frac) as usize;
         let part = bytes[..cut].to_vec();
@@ -105,7 +106,39 @@ fn recovered_volumes_open_in_every_reader() {
                 _ => assert!(got[s..e] == want[s..e], "{what}: symbolic/hole at {s:#x}"),
             }
         }
-        assert!(aff4::verify::verify(&set).unwrap().all_ok(), "{what}");
+        let rep = aff4::verify::verify(&set).unwrap();
+        assert!(rep.all_ok(), "{what}: {}", rep.summary());
+        // Block hashes for every recovered bevy, checked by --verify.
+        let stream = set
+            .objects()
+            .into_iter()
+            .find(|o| o.kind == aff4::volume::ObjectKind::ImageStream)
+            .unwrap();
+        let chunks = stream.size.unwrap() / 4096;
+        let bevies = chunks.div_ceil(2);
+        most_bevies = most_bevies.max(bevies);
+        let g = set.graph();
+        assert!(
+            g.has_type(
+                &format!("{}/blockhash.sha256", stream.urn),
+                aff4::lexicon::BLOCK_HASHES
+            ),
+            "{what}"
+        );
+        for b in 0..bevies {
+            let m = format!("{}/{b:08}.blockHash.sha256", stream.urn);
+            assert!(set.resolver().member_by_urn(&m).is_some(), "{what}: {m}");
+        }
+        let checked = rep
+            .checks
+            .iter()
+            .find(|c| c.kind == "block" && c.subject == stream.urn)
+            .unwrap_or_else(|| panic!("{what}: no block check in {}", rep.summary()));
+        assert_eq!(
+            checked.actual.as_deref(),
+            Some(format!("{chunks} chunks checked, 0 differ").as_str()),
+            "{what}"
+        );
         let path = save(&out);
         let mut r = aff4_oracle::Aff4Reader::open(&path).expect("aff4 crate opens it");
         let mut crate_got = Vec::new();
@@ -136,7 +169,18 @@ fn recovered_volumes_open_in_every_reader() {
                 v.error
             );
             assert!(v.invalid.is_empty(), "{what}: invalid: {:?}", v.invalid);
+            // pyaff4 checked every block hash of every bevy, and their hash.
+            assert_eq!(v.blocks, (chunks, 0), "{what}: pyaff4 block hashes");
+            assert!(
+                v.valid.iter().any(|(t, _)| t == "BlockHashesHash"),
+                "{what}: {:?}",
+                v.valid
+            );
         }
     }
     assert!(kept_any_partial, "some cut must lose data to UnknownData");
+    assert!(
+        most_bevies >= 3,
+        "recoveries of several bevies: {most_bevies}"
+    );
 }

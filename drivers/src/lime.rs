@@ -252,12 +252,12 @@ fn index_frames(
                 0
             }
             0x00 => {
-                let body = &h[8..avail.min(4 + clen as usize)];
                 if clen < 5 {
                     return Err(format!(
                         "{what}: snappy chunk at offset {pos} is too short: the dump is damaged"
                     ));
                 }
+                let body = &h[8..avail.min(4 + clen as usize)];
                 snap::raw::decompress_len(body).map_err(|e| {
                     format!("{what}: snappy chunk at offset {pos}: {e}: the dump is damaged")
                 })? as u64

@@ -2,7 +2,9 @@
 //! (possibly in parallel) and handed over in order, are appended to the current bevy.
 //! A full bevy is written as one stored member `<stream>/%08d`, followed by its
 //! `.index` (12-byte `{u64 offset; u32 length}` entries); with block hashing on, a
-//! one-bevy stream also gets one `00000000.blockHash.<algo>` member per algorithm (§6.2). Memory is bounded by one bevy
+//! one-bevy stream also gets one `00000000.blockHash.<algo>` member per algorithm (§6.2),
+//! and with [`StreamOptions::block_hashes_every_bevy`] every bevy gets its own
+//! (`%08d.blockHash.<algo>`, written after the bevy's index). Memory is bounded by one bevy
 //! (`chunk_size * chunks_in_segment`, at most [`MAX_BEVY_BYTES`]) whatever the stream
 //! size.
 
@@ -35,6 +37,16 @@ pub struct StreamOptions {
     /// written only for a stream that fits in one bevy (raise `chunks_in_segment` to
     /// get them on bigger streams): pyaff4 mis-reads them past the first bevy (§6.3).
     pub block_hashes: Vec<HashAlgo>,
+    /// Write block hashes for every bevy, not only for a one-bevy stream. Bevy `b >= 1`
+    /// gets a deflated member holding its own digests at offset 0 (where the standard
+    /// and our `--verify` read them), zeros, and the same digests again at offset
+    /// `b * chunks_in_segment * digest_len` (where pyaff4 0.34 reads them, at the global
+    /// chunk number, AFF4-FORMAT.md §6.3), so both readings validate. The zeros make
+    /// the members' *inflated* sizes grow with the bevy number (about
+    /// `bevies² / 2 * chunks_in_segment * digest_len` bytes in all, which pyaff4
+    /// inflates member by member) while their stored size stays about twice the
+    /// digests. Default false; `--recover` sets it.
+    pub block_hashes_every_bevy: bool,
     /// Bytes per buffer handed to the image writers' linear-hash thread (at most
     /// [`crate::hash_thread::DEPTH`] in flight, plus the one being filled). Default
     /// 1 MiB; a low-footprint live acquisition uses less (every page the imager takes
@@ -50,6 +62,7 @@ impl Default for StreamOptions {
             compression: Compression::Snappy,
             linear_hashes: vec![HashAlgo::Sha256],
             block_hashes: Vec::new(),
+            block_hashes_every_bevy: false,
             hash_buffer_len: 1 << 20,
         }
     }
@@ -120,28 +133,35 @@ pub struct StreamSummary {
     pub block_hashes_dropped: bool,
 }
 
-/// Per-chunk digests of one stream (AFF4-FORMAT.md §6.2), kept only while the stream
-/// fits in one bevy: pyaff4 0.34 reads a block hash at its *global* chunk number inside
-/// the per-bevy member (§6.3), so on a stream with several bevies its Validator would
-/// report every later block invalid. Bevy 0's digests are held back until the stream
-/// ends; if a second bevy starts, block hashing stops and nothing is written.
+/// Per-chunk digests of one stream (AFF4-FORMAT.md §6.2). By default kept only while
+/// the stream fits in one bevy: pyaff4 0.34 reads a block hash at its *global* chunk
+/// number inside the per-bevy member (§6.3), so with the standard layout its Validator
+/// would fail every later block. Bevy 0's digests are held back until the stream ends;
+/// if a second bevy starts, block hashing stops and nothing is written. With
+/// `every_bevy` each bevy's member is written when the bevy is (see
+/// [`StreamOptions::block_hashes_every_bevy`]).
 struct BlockHashes {
     algos: Vec<HashAlgo>,
     digests: Vec<Vec<u8>>,
+    /// Per algorithm, SHA-512 over the digests of the bevies already written.
+    totals: Vec<crate::hash::Hasher>,
+    every_bevy: bool,
     dropped: bool,
 }
 
 impl BlockHashes {
-    fn new(algos: &[HashAlgo]) -> Self {
+    fn new(algos: &[HashAlgo], every_bevy: bool) -> Self {
         BlockHashes {
             algos: algos.to_vec(),
             digests: algos.iter().map(|_| Vec::new()).collect(),
+            totals: algos.iter().map(|_| HashAlgo::Sha512.hasher()).collect(),
+            every_bevy,
             dropped: false,
         }
     }
 
     fn add_chunk(&mut self, bevy: u32, data: &[u8], urn: &str) {
-        if bevy > 0 && !self.algos.is_empty() {
+        if bevy > 0 && !self.every_bevy && !self.algos.is_empty() {
             tracing::warn!(
                 "{urn}: more than one bevy; block hashes are not written (pyaff4 cannot check them)"
             );
@@ -154,8 +174,50 @@ impl BlockHashes {
         }
     }
 
-    /// Writes the members of bevy 0 and returns, per algorithm, the SHA-512 over all
-    /// digests (the `aff4:BlockHashes` value).
+    /// With `every_bevy`, writes the members of bevy `bevy` (just written, of
+    /// `chunks_in_segment` chunks at most) and starts the next one.
+    fn bevy_written<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        member: &str,
+        bevy: u32,
+        chunks_in_segment: u32,
+    ) -> Result<()> {
+        if !self.every_bevy {
+            return Ok(());
+        }
+        for ((a, d), total) in self
+            .algos
+            .iter()
+            .zip(&mut self.digests)
+            .zip(&mut self.totals)
+        {
+            let name = crate::blockhash::block_hash_member_name(member, bevy, *a);
+            if bevy == 0 {
+                zip.add_stored(&name, d)?;
+            } else {
+                let global = u64::from(bevy) * u64::from(chunks_in_segment) * a.digest_len() as u64;
+                let zeros = global - d.len() as u64;
+                zip.add_deflated_with(&name, |w| {
+                    w.write_all(d)?;
+                    let block = [0u8; 1 << 16];
+                    let mut left = zeros;
+                    while left > 0 {
+                        let n = left.min(block.len() as u64) as usize;
+                        w.write_all(&block[..n])?;
+                        left -= n as u64;
+                    }
+                    w.write_all(d)
+                })?;
+            }
+            total.update(d);
+            d.clear();
+        }
+        Ok(())
+    }
+
+    /// Writes the members of bevy 0 (one-bevy layout) and returns, per algorithm, the
+    /// SHA-512 over all digests (the `aff4:BlockHashes` value).
     fn finish<W: Write>(
         self,
         zip: &mut ZipWriter<W>,
@@ -165,6 +227,13 @@ impl BlockHashes {
         let mut out = Vec::new();
         if chunks == 0 {
             return Ok(out);
+        }
+        if self.every_bevy {
+            return Ok(self
+                .algos
+                .into_iter()
+                .zip(self.totals.into_iter().map(|t| t.finish()))
+                .collect());
         }
         for (a, d) in self.algos.into_iter().zip(self.digests) {
             zip.add_stored(&crate::blockhash::block_hash_member_name(member, 0, a), &d)?;
@@ -208,7 +277,7 @@ impl ImageStreamWriter {
             volume_urn: volume_urn.to_string(),
             member: urn::member_name_for_urn(urn, volume_urn),
             hasher: MultiHasher::new(&opts.linear_hashes),
-            blocks: BlockHashes::new(&opts.block_hashes),
+            blocks: BlockHashes::new(&opts.block_hashes, opts.block_hashes_every_bevy),
             opts,
             bevy: Vec::new(),
             index: Vec::new(),
@@ -370,6 +439,8 @@ impl ImageStreamWriter {
         let name = format!("{}/{:08}", self.member, self.bevy_no);
         zip.add_stored(&name, &self.bevy)?;
         zip.add_stored(&format!("{name}.index"), &self.index)?;
+        self.blocks
+            .bevy_written(zip, &self.member, self.bevy_no, self.opts.chunks_in_segment)?;
         self.bevy.clear();
         self.index.clear();
         self.bevy_no += 1;

@@ -158,6 +158,44 @@ impl ZipArchive {
     }
 }
 
+impl ZipArchive {
+    /// Reads the first `len` bytes of member `name` (at most its size), inflating only
+    /// as far as needed; the CRC-32 is not checked (the member is not read whole).
+    ///
+    /// # Errors
+    /// [`Error::MissingMember`]; [`Error::Zip`] when the member holds fewer than `len`
+    /// bytes or does not inflate.
+    pub fn read_member_prefix(&self, src: &dyn ReadAt, name: &str, len: u64) -> Result<Vec<u8>> {
+        let e = self
+            .entry(name)
+            .ok_or_else(|| Error::MissingMember(name.to_string()))?;
+        if len > e.size || (e.method == Method::Stored && len > e.compressed_size) {
+            return Err(zip_err(format!(
+                "member {name:?}: {} bytes, {len} wanted",
+                e.size
+            )));
+        }
+        match e.method {
+            Method::Stored => read_vec(src, e.data_offset, len, name),
+            Method::Deflated => {
+                let raw = RangeReader::new(src, e.data_offset, e.compressed_size);
+                let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0).min(1 << 24));
+                flate2::read::DeflateDecoder::new(raw)
+                    .take(len)
+                    .read_to_end(&mut out)
+                    .map_err(|err| zip_err(format!("member {name:?} does not inflate: {err}")))?;
+                if out.len() as u64 != len {
+                    return Err(zip_err(format!(
+                        "member {name:?} inflates to {} bytes, {len} wanted",
+                        out.len()
+                    )));
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
 /// Inflates `e` with at most `limit` output bytes (a bomb stops at the cap) and checks
 /// the result has the directory's length. `e.size <= limit` was checked by the caller.
 fn inflate_member(src: &dyn ReadAt, e: &Entry, limit: u64) -> Result<Vec<u8>> {

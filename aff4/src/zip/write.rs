@@ -258,6 +258,42 @@ impl<W: Write> ZipWriter<W> {
         )
     }
 
+    /// Adds a deflated member whose bytes `fill` writes (only the compressed bytes are
+    /// held in memory: a long run of zeros costs little).
+    ///
+    /// # Errors
+    /// As [`ZipWriter::add_stored`]; an error `fill` returns.
+    pub fn add_deflated_with(
+        &mut self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
+        struct Counted {
+            enc: flate2::write::DeflateEncoder<Vec<u8>>,
+            crc: crc32fast::Hasher,
+            len: u64,
+        }
+        impl Write for Counted {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                let n = self.enc.write(b)?;
+                self.crc.update(&b[..n]);
+                self.len += n as u64;
+                Ok(n)
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                self.enc.flush()
+            }
+        }
+        let mut c = Counted {
+            enc: flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default()),
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        fill(&mut c).map_err(|err| io_err(name, err))?;
+        let data = c.enc.finish().map_err(|err| io_err(name, err))?;
+        self.add(name, METHOD_DEFLATED, &data, c.crc.finalize(), c.len)
+    }
+
     /// Starts a stored member of unknown length (written with a ZIP64 data descriptor).
     /// If the returned member is dropped without [`StreamingMember::finish`], its bytes
     /// stay in the file but no directory entry points at them.

@@ -167,3 +167,41 @@ fn empty_stream_writes_no_bevy() {
     assert_eq!((sum.size, sum.chunks, sum.bevies), (0, 0, 0));
     assert_eq!(z.position(), 0);
 }
+
+#[test]
+fn every_bevy_block_hashes_sit_at_the_local_and_the_global_offset() {
+    let mut z = zip();
+    let mut g = Graph::new();
+    let o = StreamOptions {
+        block_hashes_every_bevy: true,
+        ..opts(512, 2)
+    };
+    let mut w = ImageStreamWriter::new("aff4://v/s", "aff4://v", o).unwrap();
+    let data: Vec<u8> = (0..5 * 512 + 7).map(|i| (i * 11 % 251) as u8).collect();
+    w.write(&mut z, &data).unwrap();
+    let sum = w.finish(&mut z, &mut g).unwrap();
+    assert_eq!(
+        (sum.chunks, sum.bevies, sum.block_hashes_dropped),
+        (6, 3, false)
+    );
+    let digests: Vec<Vec<u8>> = data.chunks(512).map(|c| HashAlgo::Md5.digest(c)).collect();
+    assert_eq!(
+        sum.block_hashes,
+        vec![(HashAlgo::Md5, HashAlgo::Sha512.digest(&digests.concat()))]
+    );
+    let (_, mut ar) = names(z.finish("aff4://v").unwrap());
+    assert_eq!(
+        member(&mut ar, "s/00000000.blockHash.md5"),
+        digests[..2].concat()
+    );
+    for b in 1..3usize {
+        let own = digests[b * 2..b * 2 + 2].concat();
+        let m = member(&mut ar, &format!("s/{b:08}.blockHash.md5"));
+        // Bevy-local offset (the standard), then the global chunk offset (pyaff4).
+        assert_eq!(m.len(), (b * 2 + 2) * 16, "bevy {b}");
+        assert_eq!(&m[..32], own.as_slice());
+        assert_eq!(&m[b * 32..], own.as_slice());
+        assert!(m[32..b * 32].iter().all(|&x| x == 0));
+    }
+    assert!(g.has_type("aff4://v/s/blockhash.md5", lx::BLOCK_HASHES));
+}
