@@ -12,7 +12,7 @@
 //! goes back to its own pool as soon as the writer is done with it.
 
 use aff4::codec::Compression;
-use aff4::hash_thread::{SharedBuf, SHARED_HELD};
+use aff4::hash_thread::SharedBuf;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use drivers::{PhysRange, ReadError, Source};
 use std::collections::BTreeMap;
@@ -29,10 +29,10 @@ pub struct Config {
     pub batch_chunks: usize,
     /// Worker threads.
     pub threads: usize,
-    /// Batches in flight (each `chunk_size * batch_chunks` read + encoded bytes), at
-    /// least `threads + 1`, plus [`SHARED_HELD`] read buffers the hash thread may hold.
-    /// All are allocated and touched before the first read and reused to the end: on a
-    /// live host the pipeline's memory is a fixed set of pages.
+    /// Batches in flight (each `chunk_size * batch_chunks` encoded bytes and a read
+    /// buffer of that size), at least `threads + 1`; plus [`SPARE_READS`] read buffers
+    /// for the hash thread. All are allocated and touched before the first read and
+    /// reused to the end: on a live host the pipeline's memory is a fixed set of pages.
     pub batches: usize,
     /// Codec.
     pub compression: Compression,
@@ -204,7 +204,7 @@ pub fn run(
     // One read buffer per batch, and one for each the hash thread may hold: a worker
     // never waits for one.
     let reads = Arc::new(ReadPool::new(
-        (0..pool + SHARED_HELD).map(|_| read_buffer(cfg)),
+        (0..pool + SPARE_READS).map(|_| read_buffer(cfg)),
     ));
     for _ in 0..pool {
         free_tx
@@ -323,10 +323,18 @@ fn push_range(v: &mut Vec<PhysRange>, start: u64, end: u64) {
     v.push(PhysRange { start, end });
 }
 
+/// Read buffers beyond one per batch: while the writer waits for the next batch in
+/// order, the hash thread's writer side keeps the previous batch's buffer (to merge the
+/// next range into it), and one more lets a worker read while the hash thread hashes.
+/// With fewer free buffers a worker waits until the hash thread gives one back: that is
+/// the pipeline's backpressure when hashing is the slowest stage. It cannot deadlock:
+/// batches waiting to be written hold at most `batches - 1` buffers (a waiting worker
+/// holds a batch without one), the writer side one, so the rest are with the hash
+/// thread, which gives them back without waiting for anything.
+pub(crate) const SPARE_READS: usize = 2;
+
 /// The read buffers: taken by workers, given back by [`PooledBuf`]. Last in, first
-/// out: the buffer just given back (still in the caches) is the next one read into, and
-/// buffers the run does not need stay idle. One read buffer per batch and one for each
-/// the hash thread may hold ([`SHARED_HELD`]): a worker never waits for one.
+/// out: the buffer just given back (still in the caches) is the next one read into.
 struct ReadPool {
     free: std::sync::Mutex<Vec<Vec<u8>>>,
     given: std::sync::Condvar,
@@ -626,26 +634,24 @@ mod tests {
         }
     }
 
-    /// Holds on to the last [`SHARED_HELD`] read buffers it was given, as a slow hash
-    /// thread would, and records what it saw.
-    #[derive(Default)]
-    struct Holding {
-        /// Each held buffer with a copy of its bytes when it arrived.
-        held: std::collections::VecDeque<(SharedBuf, Vec<u8>)>,
+    /// Hands read buffers on as the image writer does: keeps the latest one, sends the
+    /// one before with a copy of its bytes to a slow "hash thread" (bounded queue) that
+    /// checks nobody wrote into it meanwhile before dropping it.
+    struct Hashing {
+        last: Option<SharedBuf>,
+        queue: Option<crossbeam_channel::Sender<(SharedBuf, Vec<u8>)>>,
         image: Vec<u8>,
     }
-    impl Holding {
-        /// No worker wrote into a buffer while it was held.
-        fn check(&self) {
-            for (b, copy) in &self.held {
-                assert!(
-                    (**b).as_ref() == copy.as_slice(),
-                    "a held buffer was reused"
-                );
+    impl Hashing {
+        fn hand_on(&mut self, next: Option<&SharedBuf>) {
+            if let Some(b) = self.last.take() {
+                let copy = (*b).as_ref().to_vec();
+                let _ = self.queue.as_ref().map(|q| q.send((b, copy)));
             }
+            self.last = next.map(Arc::clone);
         }
     }
-    impl Sink for Holding {
+    impl Sink for Hashing {
         fn piece(&mut self, piece: Piece<'_>) -> anyhow::Result<()> {
             match piece {
                 Piece::Data {
@@ -653,14 +659,8 @@ mod tests {
                 } => {
                     assert_eq!(phys as usize, self.image.len());
                     self.image.extend_from_slice(&(**buf).as_ref()[range]);
-                    self.check();
-                    let same = self.held.back().is_some_and(|(b, _)| Arc::ptr_eq(b, buf));
-                    if !same {
-                        self.held
-                            .push_back((Arc::clone(buf), (**buf).as_ref().to_vec()));
-                        if self.held.len() > SHARED_HELD {
-                            self.held.pop_front();
-                        }
+                    if !self.last.as_ref().is_some_and(|b| Arc::ptr_eq(b, buf)) {
+                        self.hand_on(Some(buf));
                     }
                 }
                 Piece::Zero { phys, len } => {
@@ -673,10 +673,11 @@ mod tests {
         }
     }
 
-    /// A sink holding read buffers as the hash thread does neither stalls the workers nor
-    /// gets bytes of a recycled buffer: the image comes out whole, in order.
+    /// Read buffers held by a slow hash thread are not read into again before it lets
+    /// them go, the workers wait for it instead of stalling for good, and the image
+    /// comes out whole, in order.
     #[test]
-    fn read_buffers_held_by_the_sink_are_recycled_not_overwritten() {
+    fn read_buffers_are_recycled_only_once_hashed() {
         let cs = 4096;
         let mem = Mem::new(cs * 4 * 60, cs);
         for threads in [1, 2] {
@@ -687,11 +688,28 @@ mod tests {
                 batches: threads + 2,
                 compression: Compression::Snappy,
             };
-            let mut sink = Holding::default();
+            let (tx, rx) = bounded::<(SharedBuf, Vec<u8>)>(4);
+            let hasher = std::thread::spawn(move || {
+                let mut n = 0;
+                for (b, copy) in rx {
+                    std::thread::sleep(std::time::Duration::from_micros(300));
+                    assert!((*b).as_ref() == copy.as_slice(), "a held buffer was reused");
+                    n += 1;
+                }
+                n
+            });
+            let mut sink = Hashing {
+                last: None,
+                queue: Some(tx),
+                image: Vec::new(),
+            };
             let out = run(&mem, &mem.1, &cfg, &|| false, &mut sink, &|_| {}).expect("run");
+            sink.hand_on(None);
+            sink.queue = None;
+            let hashed = hasher.join().expect("no reused buffer");
+            assert!(hashed > 0);
             assert_eq!(out.bytes_done as usize, mem.0.len());
             assert!(sink.image == mem.0, "{threads} thread(s): image differs");
-            sink.check();
         }
     }
 
