@@ -460,7 +460,12 @@ struct MemSink<'a, 'b, W: Write> {
 impl<W: Write> Sink for MemSink<'_, '_, W> {
     fn piece(&mut self, piece: Piece<'_>) -> anyhow::Result<()> {
         match piece {
-            Piece::Data { phys, raw, stored } => self.mem.add_chunk(phys, raw, stored)?,
+            Piece::Data {
+                phys,
+                buf,
+                range,
+                stored,
+            } => self.mem.add_chunk_shared(phys, buf, range, stored)?,
             Piece::Zero { phys, len } => self.mem.add_symbolic(phys, len, Symbolic::Zero)?,
             Piece::Unreadable { phys, len } => {
                 self.mem.add_symbolic(phys, len, Symbolic::UnreadableData)?

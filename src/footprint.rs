@@ -126,8 +126,12 @@ mod tests {
             assert_eq!(b.threads, 1);
             let batch = b.batch.chunks(cs) * cs;
             let bevy = b.bevy.chunks(cs) * cs;
-            // Reads + encoded output per batch, the bevy, 5 hash buffers, the output buffer.
-            let total = b.batches * 2 * batch + bevy + 5 * b.hash_buffer + b.output_buffer;
+            // Reads (one per batch, and the spares the hash thread may hold) and the
+            // encoded output per batch, the bevy, the hash thread's zero buffer and its
+            // copy buffers (symbolic patterns only), the output buffer.
+            let reads = b.batches + crate::pipeline::SPARE_READS;
+            let hash = (1 + aff4::hash_thread::DEPTH + 1) * b.hash_buffer;
+            let total = (reads + b.batches) * batch + bevy + hash + b.output_buffer;
             if cs <= 32768 {
                 assert!(total <= 6 << 20, "chunk {cs}: {total} bytes");
             }

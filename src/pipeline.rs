@@ -1,15 +1,24 @@
 //! The acquisition pipeline: a pool of workers reads runs of the source in parallel
 //! (positional reads into reused buffers), classifies each chunk (all-zero, unreadable,
 //! data) and compresses the data chunks; the calling thread receives the batches in
-//! order and hands them to the volume writer, which hashes them while the workers
-//! compress the next ones. In-flight batches are bounded by a fixed pool of buffers, so
-//! memory does not depend on the size of RAM.
+//! order and hands them to the volume writer, whose linear-hash thread hashes the read
+//! buffers themselves (no copy) while the workers compress the next ones. In-flight
+//! batches and read buffers are bounded by fixed pools, so memory does not depend on the
+//! size of RAM.
+//!
+//! Buffers go one way round: a read buffer leaves its pool for a worker, travels with
+//! its batch to the writer and, shared, to the hash thread; when the last of them drops
+//! it, it goes back to the pool ([`PooledBuf`]). The batch (encodings, classification)
+//! goes back to its own pool as soon as the writer is done with it.
 
 use aff4::codec::Compression;
+use aff4::hash_thread::SharedBuf;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use drivers::{PhysRange, ReadError, Source};
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// How the pipeline cuts and encodes the source.
 #[derive(Debug, Clone)]
@@ -20,8 +29,9 @@ pub struct Config {
     pub batch_chunks: usize,
     /// Worker threads.
     pub threads: usize,
-    /// Batches in flight (each `chunk_size * batch_chunks` read + encoded bytes), at
-    /// least `threads + 1`. All are allocated and touched before the first read and
+    /// Batches in flight (each `chunk_size * batch_chunks` encoded bytes and a read
+    /// buffer of that size), at least `threads + 1`; plus [`SPARE_READS`] read buffers
+    /// for the hash thread. All are allocated and touched before the first read and
     /// reused to the end: on a live host the pipeline's memory is a fixed set of pages.
     pub batches: usize,
     /// Codec.
@@ -29,12 +39,14 @@ pub struct Config {
 }
 
 /// One classified piece of physical memory, in address order.
-#[derive(Debug)]
 pub enum Piece<'a> {
-    /// Bytes read from the source (`raw`) and their encoding (`stored`, of the zero-padded chunk).
+    /// Bytes read from the source (`buf[range]`, a read buffer the sink may keep a
+    /// reference to: it is recycled once every reference is dropped) and their encoding
+    /// (`stored`, of the zero-padded chunk).
     Data {
         phys: u64,
-        raw: &'a [u8],
+        buf: &'a SharedBuf,
+        range: Range<usize>,
         stored: &'a [u8],
     },
     /// An all-zero run (nothing stored; recorded as aff4:Zero).
@@ -67,12 +79,32 @@ struct Job {
     len: usize,
 }
 
+/// A read buffer on loan from the pool: when the last reference to it (the batch's,
+/// the hash thread's) is dropped, its bytes go back to the pool, still allocated.
+struct PooledBuf {
+    bytes: Vec<u8>,
+    home: Arc<ReadPool>,
+}
+
+impl AsRef<[u8]> for PooledBuf {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for PooledBuf {
+    fn drop(&mut self) {
+        self.home.give(std::mem::take(&mut self.bytes));
+    }
+}
+
 /// A reusable batch: the buffers travel worker → writer → worker.
 #[derive(Default)]
 struct Batch {
     seq: usize,
     job: Option<Job>,
-    raw: Vec<u8>,
+    /// The bytes read (set by the worker; taken back by the writer once emitted).
+    raw: Option<SharedBuf>,
     padded: Vec<u8>,
     /// One encoding buffer per data chunk, kept at the codec's worst-case length (never
     /// shrunk, so never zero-filled again); the encoding's length is in [`Kind::Data`].
@@ -89,23 +121,28 @@ impl Batch {
         let n = cfg.batch_chunks.max(1);
         // Room for any codec's worst case on one chunk (snappy: cs + cs/6 + 32).
         let worst = cs + cs / 4 + 64;
-        let touched = |len: usize| {
-            let mut v = vec![1u8; len];
-            v.clear();
-            v
-        };
         Batch {
-            raw: {
-                let mut v = touched(cs * n);
-                v.resize(cs * n, 0);
-                v
-            },
             padded: touched(cs),
             stored: (0..n).map(|_| vec![1u8; worst]).collect(),
             kinds: Vec::with_capacity(n * 2),
             ..Batch::default()
         }
     }
+}
+
+/// An empty vector of capacity `len` whose pages are faulted in.
+fn touched(len: usize) -> Vec<u8> {
+    let mut v = vec![1u8; len];
+    v.clear();
+    v
+}
+
+/// A read buffer of one batch's length, its pages faulted in.
+fn read_buffer(cfg: &Config) -> Vec<u8> {
+    let len = cfg.chunk_size * cfg.batch_chunks.max(1);
+    let mut v = touched(len);
+    v.resize(len, 0);
+    v
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -164,6 +201,11 @@ pub fn run(
     let pool = cfg.batches.max(threads + 1);
     let (free_tx, free_rx) = bounded::<Batch>(pool);
     let (done_tx, done_rx) = bounded::<Batch>(pool);
+    // One read buffer per batch, and one for each the hash thread may hold: a worker
+    // never waits for one.
+    let reads = Arc::new(ReadPool::new(
+        (0..pool + SPARE_READS).map(|_| read_buffer(cfg)),
+    ));
     for _ in 0..pool {
         free_tx
             .send(Batch::prepared(cfg))
@@ -173,8 +215,12 @@ pub fn run(
     let claimed = std::thread::scope(|scope| -> anyhow::Result<usize> {
         for _ in 0..threads {
             let (free_rx, done_tx) = (free_rx.clone(), done_tx.clone());
-            let (jobs, next, abort) = (&jobs, &next, &abort);
-            scope.spawn(move || worker(source, cfg, jobs, next, abort, stop, &free_rx, &done_tx));
+            let (jobs, next, abort, reads) = (&jobs, &next, &abort, &reads);
+            scope.spawn(move || {
+                worker(
+                    source, cfg, jobs, next, abort, stop, &free_rx, &done_tx, reads,
+                )
+            });
         }
         drop(done_tx);
         let res = drain(&done_rx, &free_tx, sink, &mut outcome, progress);
@@ -212,6 +258,8 @@ fn drain(
             if let Some(j) = b.job {
                 progress(j.len as u64);
             }
+            // The read buffer goes back to its pool once the hash thread is done with it.
+            b.raw = None;
             want += 1;
             // The worker side may already be gone (stop requested); that is fine.
             let _ = free_tx.send(b);
@@ -225,6 +273,7 @@ fn drain(
 
 fn emit(b: &Batch, sink: &mut dyn Sink, outcome: &mut Outcome) -> anyhow::Result<()> {
     let mut stored = b.stored.iter();
+    let missing = || anyhow::anyhow!("internal error: batch without its read buffer");
     for k in &b.kinds {
         match *k {
             Kind::Data {
@@ -236,10 +285,13 @@ fn emit(b: &Batch, sink: &mut dyn Sink, outcome: &mut Outcome) -> anyhow::Result
                 let s = stored
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("internal error: missing chunk"))?;
-                let raw = &b.raw[off..off + len];
+                let buf = b.raw.as_ref().ok_or_else(missing)?;
+                let range = off..off + len;
+                let raw = (**buf).as_ref().get(range.clone()).ok_or_else(missing)?;
                 sink.piece(Piece::Data {
                     phys,
-                    raw,
+                    buf,
+                    range,
                     stored: match encoded {
                         Some(n) => &s[..n],
                         None => raw,
@@ -271,6 +323,58 @@ fn push_range(v: &mut Vec<PhysRange>, start: u64, end: u64) {
     v.push(PhysRange { start, end });
 }
 
+/// Read buffers beyond one per batch: while the writer waits for the next batch in
+/// order, the hash thread's writer side keeps the previous batch's buffer (to merge the
+/// next range into it), and one more lets a worker read while the hash thread hashes.
+/// With fewer free buffers a worker waits until the hash thread gives one back: that is
+/// the pipeline's backpressure when hashing is the slowest stage. It cannot deadlock:
+/// batches waiting to be written hold at most `batches - 1` buffers (a waiting worker
+/// holds a batch without one), the writer side one, so the rest are with the hash
+/// thread, which gives them back without waiting for anything.
+pub(crate) const SPARE_READS: usize = 2;
+
+/// The read buffers: taken by workers, given back by [`PooledBuf`]. Last in, first
+/// out: the buffer just given back (still in the caches) is the next one read into.
+struct ReadPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    given: std::sync::Condvar,
+}
+
+impl ReadPool {
+    fn new(bufs: impl Iterator<Item = Vec<u8>>) -> Self {
+        ReadPool {
+            free: std::sync::Mutex::new(bufs.collect()),
+            given: std::sync::Condvar::new(),
+        }
+    }
+
+    /// The most recently given-back buffer, waiting for one if none is free; `None` if
+    /// the run is aborted meanwhile or the pool is broken (a panic while holding it).
+    fn take(&self, abort: &AtomicBool) -> Option<Vec<u8>> {
+        let mut free = self.free.lock().ok()?;
+        loop {
+            if let Some(b) = free.pop() {
+                return Some(b);
+            }
+            if abort.load(Ordering::SeqCst) {
+                return None;
+            }
+            free = self
+                .given
+                .wait_timeout(free, std::time::Duration::from_millis(100))
+                .ok()?
+                .0;
+        }
+    }
+
+    fn give(&self, buf: Vec<u8>) {
+        if let Ok(mut free) = self.free.lock() {
+            free.push(buf);
+            self.given.notify_one();
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn worker(
     source: &dyn Source,
@@ -281,6 +385,7 @@ fn worker(
     stop: &(dyn Fn() -> bool + Sync),
     free_rx: &Receiver<Batch>,
     done_tx: &Sender<Batch>,
+    reads: &Arc<ReadPool>,
 ) {
     while let Ok(mut b) = free_rx.recv() {
         if abort.load(Ordering::SeqCst) || stop() {
@@ -294,7 +399,15 @@ fn worker(
         };
         b.seq = seq;
         b.job = Some(job);
-        process(source, cfg, job, &mut b);
+        let Some(mut raw) = reads.take(abort) else {
+            abort.store(true, Ordering::SeqCst);
+            return;
+        };
+        process(source, cfg, job, &mut b, &mut raw);
+        b.raw = Some(Arc::new(PooledBuf {
+            bytes: raw,
+            home: Arc::clone(reads),
+        }));
         let failed = b.failed.is_some();
         if failed {
             // Stop everyone claiming more; the writer reports it when it gets here.
@@ -306,13 +419,13 @@ fn worker(
     }
 }
 
-/// Reads one job and classifies/encodes its chunks.
-fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
-    b.raw.resize(job.len, 0);
+/// Reads one job into `raw` and classifies/encodes its chunks.
+fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch, raw: &mut Vec<u8>) {
+    raw.resize(job.len, 0);
     b.kinds.clear();
     b.failed = None;
     let mut n_stored = 0usize;
-    let bad = match read_job(source, job, &mut b.raw) {
+    let bad = match read_job(source, job, raw) {
         Ok(bad) => bad,
         Err(e) => {
             b.failed = Some(e);
@@ -339,7 +452,7 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
                     phys: rphys,
                     len: rlen as u64,
                 });
-            } else if is_zero(&b.raw[roff..roff + rlen]) {
+            } else if is_zero(&raw[roff..roff + rlen]) {
                 b.kinds.push(Kind::Zero {
                     phys: rphys,
                     len: rlen as u64,
@@ -348,7 +461,7 @@ fn process(source: &dyn Source, cfg: &Config, job: Job, b: &mut Batch) {
                 if b.stored.len() <= n_stored {
                     b.stored.push(Vec::new());
                 }
-                let chunk = &b.raw[roff..roff + rlen];
+                let chunk = &raw[roff..roff + rlen];
                 let out = &mut b.stored[n_stored];
                 let stored = if rlen == cs {
                     // Stored raw (None): the chunk's bytes in `raw` are used, uncopied.
@@ -480,6 +593,124 @@ mod tests {
         assert!(j
             .windows(2)
             .all(|w| w[0].phys + w[0].len as u64 <= w[1].phys));
+    }
+
+    /// Memory of `len` bytes at physical 0: page `i` holds `i`, every third chunk zero.
+    struct Mem(Vec<u8>, Vec<PhysRange>);
+    impl Mem {
+        fn new(len: usize, chunk: usize) -> Self {
+            let bytes = (0..len)
+                .map(|i| {
+                    if (i / chunk) % 3 == 1 {
+                        0
+                    } else {
+                        (i / 4096 + i % 7) as u8 | 1
+                    }
+                })
+                .collect();
+            Mem(
+                bytes,
+                vec![PhysRange {
+                    start: 0,
+                    end: len as u64,
+                }],
+            )
+        }
+    }
+    impl Source for Mem {
+        fn name(&self) -> &str {
+            "mem"
+        }
+        fn description(&self) -> String {
+            "test memory".into()
+        }
+        fn ranges(&self) -> &[PhysRange] {
+            &self.1
+        }
+        fn read_at(&self, phys: u64, buf: &mut [u8]) -> Result<(), ReadError> {
+            let at = phys as usize;
+            buf.copy_from_slice(&self.0[at..at + buf.len()]);
+            Ok(())
+        }
+    }
+
+    /// Hands read buffers on as the image writer does: keeps the latest one, sends the
+    /// one before with a copy of its bytes to a slow "hash thread" (bounded queue) that
+    /// checks nobody wrote into it meanwhile before dropping it.
+    struct Hashing {
+        last: Option<SharedBuf>,
+        queue: Option<crossbeam_channel::Sender<(SharedBuf, Vec<u8>)>>,
+        image: Vec<u8>,
+    }
+    impl Hashing {
+        fn hand_on(&mut self, next: Option<&SharedBuf>) {
+            if let Some(b) = self.last.take() {
+                let copy = (*b).as_ref().to_vec();
+                let _ = self.queue.as_ref().map(|q| q.send((b, copy)));
+            }
+            self.last = next.map(Arc::clone);
+        }
+    }
+    impl Sink for Hashing {
+        fn piece(&mut self, piece: Piece<'_>) -> anyhow::Result<()> {
+            match piece {
+                Piece::Data {
+                    phys, buf, range, ..
+                } => {
+                    assert_eq!(phys as usize, self.image.len());
+                    self.image.extend_from_slice(&(**buf).as_ref()[range]);
+                    if !self.last.as_ref().is_some_and(|b| Arc::ptr_eq(b, buf)) {
+                        self.hand_on(Some(buf));
+                    }
+                }
+                Piece::Zero { phys, len } => {
+                    assert_eq!(phys as usize, self.image.len());
+                    self.image.resize(self.image.len() + len as usize, 0);
+                }
+                Piece::Unreadable { .. } => anyhow::bail!("nothing is unreadable"),
+            }
+            Ok(())
+        }
+    }
+
+    /// Read buffers held by a slow hash thread are not read into again before it lets
+    /// them go, the workers wait for it instead of stalling for good, and the image
+    /// comes out whole, in order.
+    #[test]
+    fn read_buffers_are_recycled_only_once_hashed() {
+        let cs = 4096;
+        let mem = Mem::new(cs * 4 * 60, cs);
+        for threads in [1, 2] {
+            let cfg = Config {
+                chunk_size: cs,
+                batch_chunks: 4,
+                threads,
+                batches: threads + 2,
+                compression: Compression::Snappy,
+            };
+            let (tx, rx) = bounded::<(SharedBuf, Vec<u8>)>(4);
+            let hasher = std::thread::spawn(move || {
+                let mut n = 0;
+                for (b, copy) in rx {
+                    std::thread::sleep(std::time::Duration::from_micros(300));
+                    assert!((*b).as_ref() == copy.as_slice(), "a held buffer was reused");
+                    n += 1;
+                }
+                n
+            });
+            let mut sink = Hashing {
+                last: None,
+                queue: Some(tx),
+                image: Vec::new(),
+            };
+            let out = run(&mem, &mem.1, &cfg, &|| false, &mut sink, &|_| {}).expect("run");
+            sink.hand_on(None);
+            sink.queue = None;
+            let hashed = hasher.join().expect("no reused buffer");
+            assert!(hashed > 0);
+            assert_eq!(out.bytes_done as usize, mem.0.len());
+            assert!(sink.image == mem.0, "{threads} thread(s): image differs");
+        }
     }
 
     #[test]

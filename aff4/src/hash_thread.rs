@@ -3,12 +3,21 @@
 //!
 //! A linear hash is inherently sequential: one SHA-256 of a memory image runs at the
 //! speed of one core. Done on the thread that also writes the volume, it adds up with
-//! the write system calls; here the writer only copies the bytes into one of a few
-//! fixed buffers and hands them over, so memory stays bounded (`DEPTH` × the buffer
-//! length chosen by the caller, plus one zero buffer of that length).
+//! the write system calls; here the writer hands the bytes over and goes on.
+//!
+//! Two ways in: [`HashThread::update`] copies the bytes into one of a few fixed buffers
+//! (memory bounded by `DEPTH` × the buffer length chosen by the caller, plus one zero
+//! buffer of that length), and [`HashThread::update_shared`] hands over a reference to
+//! the caller's own buffer ([`SharedBuf`]), with no copy: the caller gets the buffer
+//! back (to recycle it) when the last reference is dropped, after it was hashed. At most
+//! `DEPTH + 2` references are held at a time (the queue, the one being hashed, and the
+//! one being extended), so a caller recycling a fixed pool of buffers needs that many
+//! more than it keeps itself.
 
 use crate::hash::{HashAlgo, MultiHasher};
+use std::ops::Range;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// Buffers in flight (plus the one being filled).
@@ -16,11 +25,28 @@ pub const DEPTH: usize = 4;
 /// The smallest buffer length [`HashThread::new`] uses.
 const MIN_BUF_LEN: usize = 4096;
 
+/// A byte buffer shared with the hashing thread ([`HashThread::update_shared`]). When the
+/// last reference goes, the owner's `Drop` gets the buffer back (e.g. to recycle it).
+pub type SharedBuf = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// The most [`SharedBuf`] references a [`HashThread`] holds at once.
+pub const SHARED_HELD: usize = DEPTH + 2;
+
 /// What the hashing thread is told, in order.
 enum Msg {
     /// Hash these bytes, then give the buffer back.
     Data(Vec<u8>),
+    /// Hash this range of a shared buffer, then drop the reference.
+    Shared(SharedBuf, Range<usize>),
     /// Hash this many zero bytes (holes and aff4:Zero ranges: nothing to copy).
+    Zeros(u64),
+}
+
+/// What [`HashThread`] has gathered but not handed over yet: consecutive zero runs and
+/// adjacent ranges of one shared buffer are merged into one message.
+enum Pending {
+    Nothing,
+    Shared(SharedBuf, Range<usize>),
     Zeros(u64),
 }
 
@@ -51,6 +77,8 @@ pub struct HashThread {
     handle: Option<JoinHandle<Vec<(HashAlgo, String)>>>,
     /// Set when hashing on the caller's thread.
     inline: Option<MultiHasher>,
+    /// Shared ranges or zeros not sent yet (after `buf` in the order of the calls).
+    pending: Pending,
 }
 
 impl HashThread {
@@ -65,6 +93,7 @@ impl HashThread {
             buf_len,
             handle: None,
             inline: Some(h),
+            pending: Pending::Nothing,
         };
         if algos.is_empty() {
             return inline(MultiHasher::new(algos));
@@ -84,6 +113,10 @@ impl HashThread {
                             // The writer may be finishing: then the buffer is dropped.
                             let _ = free_tx.try_send(v);
                         }
+                        Msg::Shared(b, r) => {
+                            let bytes = (*b).as_ref();
+                            hasher.update(bytes.get(r).unwrap_or(bytes));
+                        }
                         Msg::Zeros(n) => hash_zeros(&mut hasher, &zeros, n),
                     }
                 }
@@ -98,6 +131,7 @@ impl HashThread {
                 buf_len,
                 handle: Some(handle),
                 inline: None,
+                pending: Pending::Nothing,
             },
             Err(e) => {
                 tracing::warn!("hashing on the writer thread (cannot start a thread: {e})");
@@ -106,12 +140,13 @@ impl HashThread {
         }
     }
 
-    /// Feeds `data`.
+    /// Feeds `data` (copied into the thread's buffers).
     pub fn update(&mut self, mut data: &[u8]) {
         if let Some(h) = &mut self.inline {
             h.update(data);
             return;
         }
+        self.send_pending();
         while !data.is_empty() {
             let room = self.buf_len - self.buf.len();
             let (now, later) = data.split_at(room.min(data.len()));
@@ -123,15 +158,53 @@ impl HashThread {
         }
     }
 
+    /// Feeds `range` of `buf` without copying it: the hashing thread reads it from `buf`
+    /// and drops its reference once hashed. A range that continues the previous call's
+    /// range of the same buffer is merged with it.
+    pub fn update_shared(&mut self, buf: &SharedBuf, range: Range<usize>) {
+        if let Some(h) = &mut self.inline {
+            let bytes = (**buf).as_ref();
+            h.update(bytes.get(range).unwrap_or(bytes));
+            return;
+        }
+        if range.is_empty() {
+            return;
+        }
+        if let Pending::Shared(b, r) = &mut self.pending {
+            if Arc::ptr_eq(b, buf) && r.end == range.start {
+                r.end = range.end;
+                return;
+            }
+        }
+        self.flush();
+        self.send_pending();
+        self.pending = Pending::Shared(Arc::clone(buf), range);
+    }
+
     /// Feeds `n` zero bytes (without copying anything).
     pub fn zeros(&mut self, n: u64) {
         if let Some(h) = &mut self.inline {
             hash_zeros(h, &[0u8; 4096], n);
             return;
         }
-        if n > 0 {
-            self.flush();
-            self.send(Msg::Zeros(n));
+        if n == 0 {
+            return;
+        }
+        if let Pending::Zeros(z) = &mut self.pending {
+            *z += n;
+            return;
+        }
+        self.flush();
+        self.send_pending();
+        self.pending = Pending::Zeros(n);
+    }
+
+    /// Hands over what [`Pending`] holds.
+    fn send_pending(&mut self) {
+        match std::mem::replace(&mut self.pending, Pending::Nothing) {
+            Pending::Nothing => {}
+            Pending::Shared(b, r) => self.send(Msg::Shared(b, r)),
+            Pending::Zeros(n) => self.send(Msg::Zeros(n)),
         }
     }
 
@@ -175,6 +248,7 @@ impl HashThread {
             return Some(h.finish());
         }
         self.flush();
+        self.send_pending();
         let intact = self.tx.is_some();
         self.tx = None;
         self.free = None;
@@ -213,6 +287,60 @@ mod tests {
             let mut expected = MultiHasher::new(&algos);
             expected.update(&bytes);
             assert_eq!(t.finish(), Some(expected.finish()), "buffers of {buf_len}");
+        }
+    }
+
+    /// A buffer that counts how often it came back (was dropped).
+    struct Counted(Vec<u8>, Arc<std::sync::atomic::AtomicUsize>);
+    impl AsRef<[u8]> for Counted {
+        fn as_ref(&self) -> &[u8] {
+            &self.0
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Shared ranges (merged or not), copies and zero runs interleaved give the digest
+    /// of the same bytes in order, and every shared buffer is released by the end.
+    #[test]
+    fn shared_buffers_hash_in_order_and_come_back() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let algos = [HashAlgo::Sha256];
+        for buf_len in [1 << 20, 4096] {
+            let back = Arc::new(AtomicUsize::new(0));
+            let mut bytes = Vec::new();
+            let mut t = HashThread::new(&algos, buf_len);
+            let mut made = 0;
+            for i in 0..30u32 {
+                let data: Vec<u8> = (0..70_000u32).map(|k| (k * 7 + i) as u8).collect();
+                let buf: SharedBuf = Arc::new(Counted(data.clone(), Arc::clone(&back)));
+                made += 1;
+                // Adjacent ranges (merged), a gap (not merged), then zeros or a copy.
+                t.update_shared(&buf, 0..1000);
+                t.update_shared(&buf, 1000..30_000);
+                t.update_shared(&buf, 40_000..70_000);
+                bytes.extend_from_slice(&data[..30_000]);
+                bytes.extend_from_slice(&data[40_000..]);
+                if i % 2 == 0 {
+                    t.zeros(5000);
+                    t.zeros(123);
+                    bytes.resize(bytes.len() + 5123, 0);
+                } else {
+                    t.update(&data[..777]);
+                    bytes.extend_from_slice(&data[..777]);
+                }
+            }
+            let mut expected = MultiHasher::new(&algos);
+            expected.update(&bytes);
+            assert_eq!(t.finish(), Some(expected.finish()), "buffers of {buf_len}");
+            assert_eq!(
+                back.load(Ordering::SeqCst),
+                made,
+                "every shared buffer released"
+            );
         }
     }
 

@@ -5,7 +5,7 @@
 use super::{vocab, VolumeWriter};
 use crate::blockhash::block_map_hash;
 use crate::hash::{to_hex, HashAlgo};
-use crate::hash_thread::HashThread;
+use crate::hash_thread::{HashThread, SharedBuf};
 use crate::journal::{self, Target};
 use crate::lexicon as lx;
 use crate::map::{MapSummary, MapWriter};
@@ -228,6 +228,42 @@ impl ImageCore {
         raw: &[u8],
         stored: &[u8],
     ) -> Result<()> {
+        self.store_chunk(zip, addr, raw, stored)?;
+        self.hasher.update(raw);
+        Ok(())
+    }
+
+    /// As [`ImageCore::add_chunk`] with `raw` = `buf[range]`, which the linear-hash
+    /// thread reads from `buf` itself (no copy; see [`HashThread::update_shared`]).
+    pub(super) fn add_chunk_shared<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        addr: u64,
+        buf: &SharedBuf,
+        range: std::ops::Range<usize>,
+        stored: &[u8],
+    ) -> Result<()> {
+        let bytes = (**buf).as_ref();
+        let raw = bytes.get(range.clone()).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{}: range {range:?} of a {}-byte buffer",
+                self.map.urn(),
+                bytes.len()
+            ))
+        })?;
+        self.store_chunk(zip, addr, raw, stored)?;
+        self.hasher.update_shared(buf, range);
+        Ok(())
+    }
+
+    /// Everything [`ImageCore::add_chunk`] does but the linear hash.
+    fn store_chunk<W: Write>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        addr: u64,
+        raw: &[u8],
+        stored: &[u8],
+    ) -> Result<()> {
         if raw.is_empty() || raw.len() > self.chunk_size {
             return Err(Error::InvalidArgument(format!(
                 "{}: data piece of {} bytes at {addr:#x} (chunk size {})",
@@ -259,7 +295,6 @@ impl ImageCore {
         };
         self.map
             .add(addr, raw.len() as u64, self.stream.urn(), at)?;
-        self.hasher.update(raw);
         self.counts.data += raw.len() as u64;
         self.pos = end;
         if self.journal.is_some() && self.stream.bevy_number() != bevies {

@@ -98,6 +98,25 @@ impl<'a, W: Write> MemoryImageWriter<'a, W> {
         self.core.add_chunk(&mut self.vw.zip, phys, raw, stored)
     }
 
+    /// As [`MemoryImageWriter::add_chunk`] with `raw` = `buf[range]`, which the
+    /// linear-hash thread reads from `buf` itself instead of a copy: the caller's buffer
+    /// comes back to it (its `Drop`) once hashed (see
+    /// [`crate::hash_thread::HashThread::update_shared`]; at most
+    /// [`crate::hash_thread::SHARED_HELD`] buffers are held at once).
+    ///
+    /// # Errors
+    /// As [`MemoryImageWriter::add_chunk`], and for a range outside `buf`.
+    pub fn add_chunk_shared(
+        &mut self,
+        phys: u64,
+        buf: &crate::hash_thread::SharedBuf,
+        range: std::ops::Range<usize>,
+        stored: &[u8],
+    ) -> Result<()> {
+        self.core
+            .add_chunk_shared(&mut self.vw.zip, phys, buf, range, stored)
+    }
+
     /// Maps `len` bytes at `phys` to a symbolic stream: aff4:Zero for all-zero pages,
     /// aff4:UnreadableData for pages that could not be read (nothing is stored).
     ///
