@@ -2,9 +2,9 @@
 //! ranges to file offsets.
 
 use crate::elf::{self, Block};
+use crate::file_ext::FileExt;
 use crate::{iomem, Error, PhysRange, ReadError, Source, SourceSpec};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -406,6 +406,7 @@ const PMEM_IOC_GET_READ_METHOD: u32 = 0x8004_70e0;
 
 /// The read method of an open /dev/pmem (drivers/linux/pmem/pmem_ioctl.h), or `None` (logged)
 /// for a module that predates the ioctl or a device that is not ours.
+#[cfg(unix)]
 fn pmem_read_method(file: &File, path: &Path) -> Option<&'static str> {
     use std::os::fd::AsRawFd;
     let mut m: u32 = u32::MAX;
@@ -436,6 +437,12 @@ fn pmem_read_method(file: &File, path: &Path) -> Option<&'static str> {
     method
 }
 
+/// No Linux pmem device exists on other systems: nothing to ask.
+#[cfg(not(unix))]
+fn pmem_read_method(_file: &File, _path: &Path) -> Option<&'static str> {
+    None
+}
+
 /// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore and /dev/mem
 /// in that order and logs why each one before the chosen one was not used.
 pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
@@ -446,6 +453,14 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::Raw { path, ranges } => open_raw(path, ranges.as_deref()),
         SourceSpec::Lime(p) => crate::lime::open(p),
         SourceSpec::Elf(p) => open_elf(p),
+        #[cfg(windows)]
+        SourceSpec::WinPmem(o) => crate::windows::open(o),
+        #[cfg(windows)]
+        SourceSpec::Auto => crate::windows::open(&Default::default()),
+        #[cfg(not(windows))]
+        SourceSpec::WinPmem(_) => Err(Error::Unavailable(
+            "winpmem: the WinPmem driver exists on Windows only (use pmem-aff4.exe there)".into(),
+        )),
         SourceSpec::Pmem(dev) => open_device(
             "pmem",
             dev.as_deref().unwrap_or(Path::new("/dev/pmem")),
@@ -455,6 +470,7 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::Crash => open_device("crash", Path::new("/dev/crash"), opts, crash_fix),
         SourceSpec::Kcore => open_kcore(opts),
         SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
+        #[cfg(not(windows))]
         SourceSpec::Auto => {
             let mut reasons = Vec::new();
             let tries: [(&str, Box<Opener<'_>>); 4] = [
