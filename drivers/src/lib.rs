@@ -20,6 +20,20 @@ mod file_ext {
     #[cfg(windows)]
     pub(crate) trait FileExt {
         fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize>;
+        fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+            while !buf.is_empty() {
+                match self.read_at(buf, offset) {
+                    Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => {
+                        buf = &mut buf[n..];
+                        offset += n as u64;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        }
     }
 
     #[cfg(windows)]
