@@ -256,6 +256,7 @@ fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
 }
 
 /// Opens one candidate of `--source auto`.
+#[cfg(not(windows))]
 type Opener<'a> = dyn Fn() -> Result<Box<dyn Source>, Error> + 'a;
 
 fn open_kcore(opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
@@ -402,6 +403,7 @@ fn open_device(
 }
 
 /// `PMEM_IOC_GET_READ_METHOD` of drivers/linux/pmem/pmem_ioctl.h: `_IOR('p', 0xe0, __u32)`.
+#[cfg(unix)]
 const PMEM_IOC_GET_READ_METHOD: u32 = 0x8004_70e0;
 
 /// The read method of an open /dev/pmem (drivers/linux/pmem/pmem_ioctl.h), or `None` (logged)

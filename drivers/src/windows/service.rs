@@ -7,8 +7,8 @@ use std::os::windows::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Mutex;
 use windows_sys::Win32::Foundation::{
-    GetLastError, ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_DOES_NOT_EXIST,
-    ERROR_SERVICE_EXISTS, ERROR_SERVICE_NOT_ACTIVE,
+    GetLastError, ERROR_ACCESS_DENIED, ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_EXISTS,
+    ERROR_SERVICE_NOT_ACTIVE,
 };
 use windows_sys::Win32::System::Services::{
     CloseServiceHandle, ControlService, CreateServiceW, DeleteService, OpenSCManagerW,
@@ -144,10 +144,18 @@ pub(crate) fn start_existing() -> Result<Option<(String, ServiceGuard)>, String>
     for name in super::KNOWN_SERVICES {
         let Some(svc) = open_service(&scm, name) else {
             // SAFETY: no preconditions.
-            if unsafe { GetLastError() } == ERROR_SERVICE_DOES_NOT_EXIST {
-                continue;
+            match unsafe { GetLastError() } {
+                ERROR_ACCESS_DENIED => {
+                    return Err(last_error(&format!(
+                        "cannot open service {name} (run as administrator)"
+                    )))
+                }
+                // ERROR_SERVICE_DOES_NOT_EXIST, or marked for deletion (Wine: another error).
+                code => {
+                    tracing::debug!("service {name} not usable (Win32 error {code})");
+                    continue;
+                }
             }
-            return Err(last_error(&format!("cannot open service {name}")));
         };
         *INSTALLED.lock().unwrap_or_else(|p| p.into_inner()) = Some((name.to_string(), false));
         let guard = ServiceGuard;
