@@ -14,8 +14,24 @@ static STOP: AtomicBool = AtomicBool::new(false);
 /// The temporary output file to remove on a second event.
 static PARTIAL: Mutex<Option<PathBuf>> = Mutex::new(None);
 
-unsafe extern "system" fn on_ctrl(_event: u32) -> BOOL {
+/// CTRL_CLOSE_EVENT and later (logoff, shutdown): Windows ends the process when the
+/// handler returns, or after about 5 s.
+const CTRL_CLOSE_EVENT: u32 = 2;
+
+unsafe extern "system" fn on_ctrl(event: u32) -> BOOL {
     if !STOP.swap(true, Ordering::SeqCst) {
+        if event >= CTRL_CLOSE_EVENT {
+            // The console is going away: give the acquisition up to 4 s to close the
+            // container (it forgets the partial file once renamed into place), then
+            // unload the driver before Windows ends the process.
+            for _ in 0..40 {
+                if PARTIAL.lock().map_or(true, |p| p.is_none()) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            drivers::windows::cleanup_now();
+        }
         // Handled: the process goes on and closes the container as incomplete.
         return TRUE;
     }
