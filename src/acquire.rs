@@ -26,6 +26,8 @@ const TOOL: &str = concat!("pmem-aff4 ", env!("CARGO_PKG_VERSION"));
 pub struct Options {
     /// `--source` spec (`auto`, `kcore`, `lime:PATH`, ...).
     pub source: String,
+    /// `--driver` (Windows: the WinPmem .sys to load).
+    pub driver: Option<std::path::PathBuf>,
     /// `--ranges FILE`.
     pub ranges: Option<std::path::PathBuf>,
     /// `-i` patterns.
@@ -94,8 +96,9 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
     }
     let is_device = matches!(
         source.name(),
-        "pmem" | "lmap" | "crash" | "kcore" | "devmem"
+        "pmem" | "lmap" | "crash" | "kcore" | "devmem" | "winpmem"
     );
+    let winpmem = source.winpmem_info().cloned();
     tracing::info!("source: {}", source.description());
 
     let footprint = acq.footprint.unwrap_or(if is_device {
@@ -221,7 +224,9 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
 
     // Metadata on the Image.
     // Host facts, with the VMCOREINFO note read through the source itself.
-    let facts = is_device.then(|| drivers::host::collect_with(source.as_ref()));
+    // (Linux facts: not for the Windows driver, whose info block says what matters.)
+    let facts =
+        (is_device && winpmem.is_none()).then(|| drivers::host::collect_with(source.as_ref()));
     {
         let g = vw.graph_mut();
         let s = Term::iri(image_urn.clone());
@@ -259,10 +264,13 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
         if let Some(f) = &facts {
             add_host_facts(g, &s, f);
         }
+        if let Some(w) = &winpmem {
+            add_winpmem_facts(g, &s, w);
+        }
     }
     vw.add_member(
         &yaml_member,
-        information_yaml(&ranges, facts.as_ref()).as_bytes(),
+        information_yaml(&ranges, facts.as_ref(), winpmem.as_ref()).as_bytes(),
     )
     .with_context(|| write_context(out))?;
 
@@ -271,7 +279,8 @@ pub fn run(acq: &Options, out: &Path) -> anyhow::Result<u8> {
         out.display()
     ));
     let mut logical = Vec::new();
-    if is_device && !acq.no_extras {
+    // The Linux extras (/proc, /boot) mean nothing on Windows.
+    if is_device && !acq.no_extras && winpmem.is_none() {
         logical.extend(add_extras(&mut vw).with_context(|| write_context(out))?);
     }
     for path in inputs {
@@ -428,6 +437,21 @@ fn range_list(ranges: &[report::Range]) -> String {
 fn open_source(acq: &Options) -> anyhow::Result<Box<dyn Source>> {
     let mut spec = SourceSpec::from_str(&acq.source)
         .map_err(|e| anyhow::anyhow!("--source {}: {e}", acq.source))?;
+    if let Some(sys) = &acq.driver {
+        match &mut spec {
+            SourceSpec::Auto => {
+                spec = SourceSpec::WinPmem(drivers::windows::WinPmemOptions {
+                    driver: Some(sys.clone()),
+                    mode: None,
+                })
+            }
+            SourceSpec::WinPmem(o) if o.driver.is_none() => o.driver = Some(sys.clone()),
+            _ => bail!(
+                "--driver {}: only for --source winpmem (Windows)",
+                sys.display()
+            ),
+        }
+    }
     let mut opts = drivers::OpenOptions::default();
     if let Some(r) = &acq.ranges {
         match &mut spec {
@@ -522,9 +546,45 @@ fn add_host_facts(g: &mut aff4::rdf::Graph, s: &Term, f: &drivers::host::HostFac
     }
 }
 
+/// The WinPmem driver's facts on the Image: the DTB in the standard predicate, KernBase,
+/// NtBuildNumber and which IOCTL generation answered.
+fn add_winpmem_facts(
+    g: &mut aff4::rdf::Graph,
+    s: &Term,
+    w: &drivers::windows::protocol::MemoryInfo,
+) {
+    g.insert(
+        s.clone(),
+        aff4::lexicon::MEMORY_PAGE_TABLE_ENTRY_OFFSET,
+        Term::typed(w.cr3.to_string(), aff4::lexicon::XSD_LONG),
+    );
+    g.insert(
+        s.clone(),
+        &format!("{PMEM}kernelBase"),
+        Term::typed(w.kern_base.to_string(), aff4::lexicon::XSD_UNSIGNED_LONG),
+    );
+    g.insert(
+        s.clone(),
+        &format!("{PMEM}ntBuildNumber"),
+        Term::typed(w.nt_build_number.to_string(), aff4::lexicon::XSD_LONG),
+    );
+    g.insert(
+        s.clone(),
+        &format!("{PMEM}driverInterface"),
+        Term::typed(w.generation.name(), aff4::lexicon::XSD_STRING),
+    );
+}
+
 /// The WinPmem/linpmem-style YAML that Rekall-era tools read.
-fn information_yaml(ranges: &[PhysRange], facts: Option<&drivers::host::HostFacts>) -> String {
+fn information_yaml(
+    ranges: &[PhysRange],
+    facts: Option<&drivers::host::HostFacts>,
+    winpmem: Option<&drivers::windows::protocol::MemoryInfo>,
+) -> String {
     let mut y = format!("Imager: {TOOL}\n");
+    if let Some(w) = winpmem {
+        y.push_str(&drivers::windows::protocol::information_yaml_fields(w));
+    }
     if let Some(vi) = facts.and_then(|f| f.vmcoreinfo.as_ref()) {
         if let Some(k) = vi.kernel_offset {
             y.push_str(&format!("kaslr_slide: {k:#x}\n"));
@@ -618,10 +678,14 @@ fn expand_inputs(patterns: &[String]) -> anyhow::Result<Vec<std::path::PathBuf>>
 /// open (or the read) forever and a device such as /dev/zero never ends. The open
 /// itself is non-blocking, so a FIFO is refused rather than waited on.
 fn open_regular(path: &Path) -> anyhow::Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = o
         .open(path)
         .with_context(|| format!("-i {}: cannot open", path.display()))?;
     let regular = f.metadata().map(|m| m.is_file()).unwrap_or(false);
@@ -716,10 +780,10 @@ mod tests {
             start: 0x1000,
             end: 0x9f000,
         }];
-        let y = information_yaml(&ranges, Some(&facts));
+        let y = information_yaml(&ranges, Some(&facts), None);
         assert!(y.contains("\nRegisters: {CR3: 0xa40a000}\n"), "{y}");
         assert!(y.contains("\nKernBase: 0xffffffffb4c00000\n"), "{y}");
-        let none = information_yaml(&ranges, None);
+        let none = information_yaml(&ranges, None, None);
         assert!(
             !none.contains("Registers") && !none.contains("KernBase"),
             "{none}"

@@ -24,10 +24,16 @@ pub struct Args {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Memory source: auto, pmem[:DEV], lmap[:HOST.ko], crash, kcore, devmem, raw:PATH,
-    /// lime:PATH, elf:PATH. lmap loads an installed module with an injected reader (as root).
+    /// Memory source: auto, pmem[:DEV], lmap[:HOST.ko], crash, kcore, devmem,
+    /// winpmem[:DRIVER.sys] (Windows), raw:PATH, lime:PATH, elf:PATH. lmap loads an installed
+    /// module with an injected reader (as root).
     #[arg(long, default_value = "auto", value_name = "SOURCE")]
     pub source: String,
+
+    /// Windows: the WinPmem driver file to load for the acquisition (the signed
+    /// winpmem_x64.sys 2.0.1); it is unloaded afterwards. See docs/WINDOWS.md.
+    #[arg(long, value_name = "FILE.sys")]
+    pub driver: Option<PathBuf>,
 
     /// For raw sources (or to override discovery, loudly): physical ranges, as /proc/iomem
     /// text or `START-END` hex lines.
@@ -153,6 +159,7 @@ impl From<&Args> for acquire::Options {
     fn from(a: &Args) -> Self {
         acquire::Options {
             source: a.source.clone(),
+            driver: a.driver.clone(),
             ranges: a.ranges.clone(),
             inputs: a.inputs.clone(),
             no_extras: a.no_extras,

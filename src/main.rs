@@ -40,12 +40,20 @@ mod export;
 mod footprint;
 mod inject;
 mod inspect;
+#[cfg(unix)]
+mod nocache;
+#[cfg(windows)]
+#[path = "nocache_windows.rs"]
 mod nocache;
 mod output;
 mod pipeline;
 mod progress;
 mod recover;
 mod report;
+#[cfg(unix)]
+mod signals;
+#[cfg(windows)]
+#[path = "signals_windows.rs"]
 mod signals;
 mod watchdog;
 

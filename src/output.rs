@@ -5,9 +5,19 @@ use crate::nocache::{self, UncachedFile};
 use anyhow::Context;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// The OS error of a full filesystem (ENOSPC; Windows: ERROR_DISK_FULL).
+#[cfg(unix)]
+const DISK_FULL: i32 = libc::ENOSPC;
+#[cfg(windows)]
+const DISK_FULL: i32 = 112;
+/// The OS error of an exhausted quota (EDQUOT; Windows: ERROR_HANDLE_DISK_FULL).
+#[cfg(unix)]
+const QUOTA_FULL: i32 = libc::EDQUOT;
+#[cfg(windows)]
+const QUOTA_FULL: i32 = 39;
 
 /// `-o -`: the container goes to standard output.
 pub fn is_stdout(out: &Path) -> bool {
@@ -96,26 +106,41 @@ impl ContainerSink {
     /// A terminal, or a descriptor that cannot be duplicated.
     pub fn stdout(uncached: bool, buf_len: usize) -> anyhow::Result<Self> {
         use std::io::IsTerminal;
-        use std::os::fd::{AsFd, AsRawFd};
         let out = io::stdout();
         if out.is_terminal() {
             anyhow::bail!(
                 "-o -: standard output is a terminal: pipe or redirect it (e.g. `ssh root@host pmem-aff4 -o - > host.aff4`)"
             );
         }
-        let file = File::from(
-            out.as_fd()
-                .try_clone_to_owned()
-                .context("-o -: cannot use standard output")?,
-        );
-        // SAFETY: fcntl/lseek on our own descriptor.
-        let (flags, pos) = unsafe {
-            (
-                libc::fcntl(file.as_raw_fd(), libc::F_GETFL),
-                libc::lseek(file.as_raw_fd(), 0, libc::SEEK_CUR),
-            )
+        #[cfg(unix)]
+        let (file, from_start) = {
+            use std::os::fd::{AsFd, AsRawFd};
+            let file = File::from(
+                out.as_fd()
+                    .try_clone_to_owned()
+                    .context("-o -: cannot use standard output")?,
+            );
+            // SAFETY: fcntl/lseek on our own descriptor.
+            let (flags, pos) = unsafe {
+                (
+                    libc::fcntl(file.as_raw_fd(), libc::F_GETFL),
+                    libc::lseek(file.as_raw_fd(), 0, libc::SEEK_CUR),
+                )
+            };
+            (file, flags >= 0 && flags & libc::O_APPEND == 0 && pos == 0)
         };
-        let from_start = flags >= 0 && flags & libc::O_APPEND == 0 && pos == 0;
+        #[cfg(windows)]
+        let (file, from_start) = {
+            use std::io::Seek;
+            use std::os::windows::io::AsHandle;
+            let mut file = File::from(
+                out.as_handle()
+                    .try_clone_to_owned()
+                    .context("-o -: cannot use standard output")?,
+            );
+            let pos = file.stream_position().ok();
+            (file, pos == Some(0))
+        };
         let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
         if regular && from_start {
             return Ok(Self::for_file(file, uncached, buf_len)?);
@@ -269,10 +294,22 @@ pub fn check_overwrite(dest: &Path, force: bool) -> anyhow::Result<()> {
 /// Creates a new file readable only by its owner; refuses to follow a symlink.
 pub fn create_private(path: &Path, exclusive: bool) -> std::io::Result<File> {
     let mut o = OpenOptions::new();
-    o.write(true)
-        .read(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW);
+    o.write(true).read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    // Windows: no other process may read or write it while we write (share mode
+    // FILE_SHARE_DELETE only, which lets us rename it into place or remove it while it is
+    // open), and a symlink at the path is opened itself, not followed
+    // (FILE_FLAG_OPEN_REPARSE_POINT).
+    // The file inherits its directory's ACL: docs/WINDOWS.md says where to write it.
+    #[cfg(windows)]
+    {
+        use std::os::windows::fs::OpenOptionsExt;
+        o.share_mode(0x4).custom_flags(0x0020_0000);
+    }
     if exclusive {
         o.create_new(true);
     } else {
@@ -287,7 +324,7 @@ pub fn explain_full_disk(err: anyhow::Error, out: &Path) -> anyhow::Error {
     let full = err
         .chain()
         .filter_map(|c| c.downcast_ref::<std::io::Error>())
-        .find(|e| matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT)));
+        .find(|e| matches!(e.raw_os_error(), Some(DISK_FULL) | Some(QUOTA_FULL)));
     match full {
         Some(e) => anyhow::anyhow!(
             "{}: {e}: nothing was kept; free space on that filesystem or write the output to a larger one",
@@ -320,9 +357,7 @@ impl<W: std::io::Write> std::io::Write for CappedWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = match self.left {
             None => return self.inner.write(buf),
-            Some(0) if !buf.is_empty() => {
-                return Err(std::io::Error::from_raw_os_error(libc::ENOSPC))
-            }
+            Some(0) if !buf.is_empty() => return Err(std::io::Error::from_raw_os_error(DISK_FULL)),
             Some(left) => buf.len().min(left as usize),
         };
         let k = self.inner.write(&buf[..n])?;

@@ -37,7 +37,12 @@ pub trait ReadAt: Send + Sync {
 
 impl ReadAt for std::fs::File {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
-        std::os::unix::fs::FileExt::read_at(self, buf, offset)
+        #[cfg(unix)]
+        return std::os::unix::fs::FileExt::read_at(self, buf, offset);
+        // Positioned read through an OVERLAPPED offset; it also moves the file pointer, which
+        // no user of `ReadAt` relies on.
+        #[cfg(windows)]
+        return std::os::windows::fs::FileExt::seek_read(self, buf, offset);
     }
     fn size(&self) -> std::io::Result<u64> {
         Ok(self.metadata()?.len())

@@ -40,6 +40,9 @@ impl Source for FaultInjectingSource {
     fn ranges(&self) -> &[PhysRange] {
         self.inner.ranges()
     }
+    fn winpmem_info(&self) -> Option<&crate::windows::protocol::MemoryInfo> {
+        self.inner.winpmem_info()
+    }
     fn read_at(&self, phys: u64, buf: &mut [u8]) -> Result<(), ReadError> {
         if !self.delay.is_zero() {
             std::thread::sleep(self.delay);

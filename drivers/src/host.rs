@@ -201,10 +201,17 @@ fn read(p: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+#[cfg(unix)]
 fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
+}
+
+/// x86-64 Windows pages are 4 KiB.
+#[cfg(not(unix))]
+fn page_size() -> usize {
+    4096
 }
 
 /// Collects what this host tells from /proc. The VMCOREINFO note is only read by

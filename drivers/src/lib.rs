@@ -8,8 +8,43 @@ pub mod faults;
 pub mod host;
 pub mod iomem;
 mod lime;
+#[cfg(target_os = "linux")]
 pub mod lmap;
 mod sources;
+pub mod windows;
+
+/// Positioned reads on a `File` under one name on every platform (`pread` on Unix; an
+/// OVERLAPPED offset on Windows, which also moves the file pointer no caller relies on).
+mod file_ext {
+    #[cfg(unix)]
+    pub(crate) use std::os::unix::fs::FileExt;
+
+    #[cfg(windows)]
+    pub(crate) trait FileExt {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize>;
+        fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+            while !buf.is_empty() {
+                match self.read_at(buf, offset) {
+                    Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => {
+                        buf = &mut buf[n..];
+                        offset += n as u64;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[cfg(windows)]
+    impl FileExt for std::fs::File {
+        fn read_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+            std::os::windows::fs::FileExt::seek_read(self, buf, offset)
+        }
+    }
+}
 
 pub use sources::{open_source, OpenOptions};
 use std::path::PathBuf;
@@ -104,6 +139,11 @@ pub trait Source: Send + Sync {
     fn read_method(&self) -> Option<&str> {
         None
     }
+    /// The WinPmem driver's info block (CR3, KernBase, NtBuildNumber, KPCRs, runs), for
+    /// the Windows source only.
+    fn winpmem_info(&self) -> Option<&windows::protocol::MemoryInfo> {
+        None
+    }
 }
 
 /// Which source to open.
@@ -134,6 +174,8 @@ pub enum SourceSpec {
     Lime(PathBuf),
     /// An ELF core / vmcore.
     Elf(PathBuf),
+    /// Windows: the WinPmem driver (`winpmem`, `winpmem:DRIVER.sys`).
+    WinPmem(windows::WinPmemOptions),
 }
 
 impl std::str::FromStr for SourceSpec {
@@ -158,9 +200,13 @@ impl std::str::FromStr for SourceSpec {
             "raw" => SourceSpec::Raw { path: path()?, ranges: None },
             "lime" => SourceSpec::Lime(path()?),
             "elf" => SourceSpec::Elf(path()?),
+            "winpmem" => SourceSpec::WinPmem(windows::WinPmemOptions {
+                driver: arg.filter(|a| !a.is_empty()).map(PathBuf::from),
+                mode: None,
+            }),
             other => {
                 return Err(Error::BadSpec(format!(
-                    "unknown source {other:?}: use auto, pmem[:DEV], lmap[:HOST.ko], crash, kcore, devmem, raw:PATH, lime:PATH or elf:PATH"
+                    "unknown source {other:?}: use auto, pmem[:DEV], lmap[:HOST.ko], crash, kcore, devmem, winpmem[:DRIVER.sys], raw:PATH, lime:PATH or elf:PATH"
                 )))
             }
         })

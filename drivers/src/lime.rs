@@ -15,11 +15,11 @@
 //! from the nearest checkpoint before it, so reads may come in any order from any
 //! thread, and the index costs 16 bytes per MiB of memory imaged.
 
+use crate::file_ext::FileExt;
 use crate::sources::open_file;
 use crate::{merge_ranges, Error, PhysRange, ReadError, Source};
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// Magic of a LiME header: "EMiL" read as a little-endian u32.

@@ -2,9 +2,9 @@
 //! ranges to file offsets.
 
 use crate::elf::{self, Block};
+use crate::file_ext::FileExt;
 use crate::{iomem, Error, PhysRange, ReadError, Source, SourceSpec};
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -256,6 +256,7 @@ fn open_elf(path: &Path) -> Result<Box<dyn Source>, Error> {
 }
 
 /// Opens one candidate of `--source auto`.
+#[cfg(not(windows))]
 type Opener<'a> = dyn Fn() -> Result<Box<dyn Source>, Error> + 'a;
 
 fn open_kcore(opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
@@ -401,6 +402,7 @@ fn open_device(
     Ok(Box::new(src))
 }
 
+#[cfg(target_os = "linux")]
 /// The lmap source: the infected module's device, and the module (unloaded when this
 /// is dropped, after the device file).
 struct LmapSource {
@@ -426,6 +428,15 @@ impl Source for LmapSource {
     }
 }
 
+/// lmap injects into Linux kernel modules: nothing to load elsewhere.
+#[cfg(not(target_os = "linux"))]
+fn open_lmap(_host: Option<&Path>, _opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
+    Err(Error::Unavailable(
+        "lmap: injects into Linux kernel modules; not available on this system".into(),
+    ))
+}
+
+#[cfg(target_os = "linux")]
 /// lmap: builds the infected module from `host` (or the best host found), loads it and
 /// opens its device. Every refusal is one line naming the cause and the fix.
 fn open_lmap(host: Option<&Path>, opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
@@ -474,10 +485,12 @@ fn open_lmap(host: Option<&Path>, opts: &OpenOptions) -> Result<Box<dyn Source>,
 }
 
 /// `PMEM_IOC_GET_READ_METHOD` of drivers/linux/pmem/pmem_ioctl.h: `_IOR('p', 0xe0, __u32)`.
+#[cfg(unix)]
 const PMEM_IOC_GET_READ_METHOD: u32 = 0x8004_70e0;
 
 /// The read method of an open /dev/pmem (drivers/linux/pmem/pmem_ioctl.h), or `None` (logged)
 /// for a module that predates the ioctl or a device that is not ours.
+#[cfg(unix)]
 fn pmem_read_method(file: &File, path: &Path) -> Option<&'static str> {
     use std::os::fd::AsRawFd;
     let mut m: u32 = u32::MAX;
@@ -508,6 +521,12 @@ fn pmem_read_method(file: &File, path: &Path) -> Option<&'static str> {
     method
 }
 
+/// No Linux pmem device exists on other systems: nothing to ask.
+#[cfg(not(unix))]
+fn pmem_read_method(_file: &File, _path: &Path) -> Option<&'static str> {
+    None
+}
+
 /// Opens the source `spec`. `Auto` tries /dev/pmem, /dev/crash, /proc/kcore, /dev/mem and
 /// lmap in that order and logs why each one before the chosen one was not used.
 pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Source>, Error> {
@@ -518,6 +537,14 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::Raw { path, ranges } => open_raw(path, ranges.as_deref()),
         SourceSpec::Lime(p) => crate::lime::open(p),
         SourceSpec::Elf(p) => open_elf(p),
+        #[cfg(windows)]
+        SourceSpec::WinPmem(o) => crate::windows::open(o),
+        #[cfg(windows)]
+        SourceSpec::Auto => crate::windows::open(&Default::default()),
+        #[cfg(not(windows))]
+        SourceSpec::WinPmem(_) => Err(Error::Unavailable(
+            "winpmem: the WinPmem driver exists on Windows only (use pmem-aff4.exe there)".into(),
+        )),
         SourceSpec::Pmem(dev) => open_device(
             "pmem",
             dev.as_deref().unwrap_or(Path::new("/dev/pmem")),
@@ -528,6 +555,7 @@ pub fn open_source(spec: &SourceSpec, opts: &OpenOptions) -> Result<Box<dyn Sour
         SourceSpec::Crash => open_device("crash", Path::new("/dev/crash"), opts, crash_fix),
         SourceSpec::Kcore => open_kcore(opts),
         SourceSpec::DevMem => open_device("devmem", Path::new("/dev/mem"), opts, devmem_fix),
+        #[cfg(not(windows))]
         SourceSpec::Auto => {
             let mut reasons = Vec::new();
             let tries: [(&str, Box<Opener<'_>>); 5] = [
