@@ -410,6 +410,7 @@ struct LmapSource {
     _module: crate::lmap::load::Loaded,
 }
 
+#[cfg(target_os = "linux")]
 impl Source for LmapSource {
     fn name(&self) -> &str {
         self.inner.name()
