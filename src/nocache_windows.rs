@@ -48,6 +48,15 @@ impl UncachedFile {
         Mode::WriteBehind
     }
 
+    /// Makes what was written so far durable (`FlushFileBuffers`; the buffered tail is
+    /// not written: see [`Write::flush`]).
+    ///
+    /// # Errors
+    /// The sync error.
+    pub fn sync_data(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
     /// Writes out what is buffered, syncs the file and returns it.
     pub fn finish(mut self) -> io::Result<File> {
         self.flush()?;
