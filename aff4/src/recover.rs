@@ -783,7 +783,7 @@ mod tests {
         // 16 GiB of a --footprint low run (1 MiB bevies): bevies grow to 32 MiB.
         assert_eq!(block_hash_layout(1 << 19, 32768, 32), (1024, true));
         // 64 GiB: even 64 MiB bevies need too much filler: no block hashes.
-        assert_eq!(block_hash_layout(1 << 21, 32768, 32).1, false);
+        assert!(!block_hash_layout(1 << 21, 32768, 32).1);
     }
 
     #[test]
