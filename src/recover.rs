@@ -73,6 +73,7 @@ pub fn run(o: &RecoverOptions) -> anyhow::Result<u8> {
             "hashes_recomputed": true,
             "complete": false,
             "scan_stopped": sum.scan_stopped,
+            "block_hashes": sum.block_hashes,
         }))?;
     } else if !o.quiet {
         println!(

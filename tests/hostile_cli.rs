@@ -277,7 +277,7 @@ fn hostile_sizes_are_refused_fast_and_small() {
             }
             if args[0] == "--export"
                 || args[0] == "-e"
-                || (says == &"bytes to read" && args[0] != "-l")
+                || (*says == "bytes to read" && args[0] != "-l")
             {
                 assert_eq!(err.lines().count(), 1, "{label}: {err}");
                 assert!(err.contains(says), "{label}: {err}");

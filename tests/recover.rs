@@ -381,6 +381,7 @@ fn sigkill_at_every_kind_of_point_recovers_every_complete_bevy() {
         }
         assert!(o.status.success(), "{what}: {err}");
         let sum: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(sum["block_hashes"].as_bool(), Some(true), "{what}");
         let (data, unknown, files) = check_recovered(&rec, &ranges, &what);
         assert_eq!(sum["data_bytes"].as_u64(), Some(data), "{what}");
         // Every chunk of every bevy on disk whole is kept (only the unfinished one may go).

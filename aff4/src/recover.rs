@@ -31,6 +31,12 @@ use std::io::{Read, Write};
 
 /// Largest journal or index member read whole.
 const SMALL_LIMIT: u64 = 64 << 20;
+/// Most zero filler (inflated bytes) the pyaff4-compatible block-hash members of a
+/// recovered stream may hold in all (`StreamOptions::block_hashes_every_bevy`: it
+/// grows as bevies² / 2); past it bevies are made larger, then block hashes dropped.
+const BLOCK_HASH_FILLER_LIMIT: u64 = 4 << 30;
+/// Largest bevy the recovered stream is given to keep that filler small.
+const RECOVERED_BEVY_LIMIT: u64 = 64 << 20;
 /// Block size of the descriptor search.
 const SCAN_BLOCK: usize = 1 << 20;
 
@@ -306,6 +312,30 @@ pub struct RecoverySummary {
     pub size: u64,
     /// Where the scan stopped and why.
     pub scan_stopped: String,
+    /// Block hashes were written for every bevy of the recovered stream (false: too
+    /// many bevies to keep them readable by pyaff4, see [`block_hash_layout`]).
+    pub block_hashes: bool,
+}
+
+/// The recovered stream's chunks per bevy and whether it gets block hashes for every
+/// bevy: the journal's value, doubled while the pyaff4-compatible layout's zero filler
+/// (about `bevies² / 2 * chunks_in_segment * 32` bytes) exceeds
+/// [`BLOCK_HASH_FILLER_LIMIT`] and the bevy stays within [`RECOVERED_BEVY_LIMIT`].
+pub fn block_hash_layout(chunks: u64, chunk_size: u32, chunks_in_segment: u32) -> (u32, bool) {
+    let filler = |cis: u64| {
+        let n = chunks.div_ceil(cis);
+        (n.saturating_mul(n.saturating_sub(1)) / 2)
+            .saturating_mul(cis)
+            .saturating_mul(32)
+    };
+    let mut cis = u64::from(chunks_in_segment);
+    while filler(cis) > BLOCK_HASH_FILLER_LIMIT
+        && (cis * 2) * u64::from(chunk_size) <= RECOVERED_BEVY_LIMIT
+        && cis * 2 <= 1 << 20
+    {
+        cis *= 2;
+    }
+    (cis as u32, filler(cis) <= BLOCK_HASH_FILLER_LIMIT)
 }
 
 /// One piece of the recovered image, in address order.
@@ -506,16 +536,13 @@ pub fn recover<W: Write>(
         entries.append(&mut e);
         size = size.or(s);
     }
-    let opts = StreamOptions {
+    let journal_opts = StreamOptions {
         chunk_size: header.chunk_size,
         chunks_in_segment: header.chunks_in_segment,
-        compression,
-        linear_hashes: vec![HashAlgo::Sha256],
-        block_hashes: vec![HashAlgo::Sha256],
-        block_hashes_every_bevy: true,
         ..StreamOptions::default()
     };
-    opts.validate()
+    journal_opts
+        .validate()
         .map_err(|e| not_recoverable(file, format!("journal stream parameters: {e}")))?;
     let mut chunks = Chunks {
         src,
@@ -527,6 +554,25 @@ pub fn recover<W: Write>(
         index: None,
     };
     let pieces = plan(&entries, &header.ranges, &mut chunks);
+    let data_chunks = pieces
+        .iter()
+        .filter(|p| matches!(p.2, Piece::Data { .. }))
+        .count() as u64;
+    let (cis, every_bevy) =
+        block_hash_layout(data_chunks, header.chunk_size, header.chunks_in_segment);
+    let opts = StreamOptions {
+        chunk_size: header.chunk_size,
+        chunks_in_segment: cis,
+        compression,
+        linear_hashes: vec![HashAlgo::Sha256],
+        block_hashes: if every_bevy {
+            vec![HashAlgo::Sha256]
+        } else {
+            Vec::new()
+        },
+        block_hashes_every_bevy: true,
+        ..StreamOptions::default()
+    };
     let end = header
         .ranges
         .iter()
@@ -542,6 +588,7 @@ pub fn recover<W: Write>(
         original_image: header.image.clone(),
         size: end,
         scan_stopped: sc.stopped.clone(),
+        block_hashes: every_bevy,
         ..RecoverySummary::default()
     };
     let mut mem = vw.memory_image(opts)?;
@@ -632,7 +679,7 @@ pub fn recover<W: Write>(
         "recovered by {tool} from the partial file of a killed run (volume {}): {} bytes of \
          data from {} complete bevies and {} bytes of symbolic ranges kept; {} bytes of the \
          planned ranges never reached the disk and are aff4:UnknownData; {} logical files \
-         kept, {} lost; the linear hash is that of this recovered image; scan stopped: {}",
+         kept, {} lost; the linear hash is that of this recovered image; {}; scan stopped: {}",
         header.volume,
         sum.data_bytes,
         sum.bevies,
@@ -640,6 +687,11 @@ pub fn recover<W: Write>(
         sum.unknown_bytes,
         sum.files.len(),
         sum.files_lost,
+        if every_bevy {
+            "SHA-256 block hashes for every bevy"
+        } else {
+            "no block hashes (too many bevies for the pyaff4-compatible layout)"
+        },
         sc.stopped
     );
     g.insert(s, pmem::RECOVERY_NOTE, Term::typed(note, lx::XSD_STRING));
@@ -722,6 +774,16 @@ mod tests {
         vw.add_logical_file("/proc/x", &mut &b"hello"[..], &LogicalFileMeta::default())
             .unwrap();
         (vw.finish().unwrap(), img)
+    }
+
+    #[test]
+    fn block_hash_filler_stays_bounded() {
+        // Small recoveries keep the journal's layout.
+        assert_eq!(block_hash_layout(4150, 4096, 1024), (1024, true));
+        // 16 GiB of a --footprint low run (1 MiB bevies): bevies grow to 32 MiB.
+        assert_eq!(block_hash_layout(1 << 19, 32768, 32), (1024, true));
+        // 64 GiB: even 64 MiB bevies need too much filler: no block hashes.
+        assert!(!block_hash_layout(1 << 21, 32768, 32).1);
     }
 
     #[test]

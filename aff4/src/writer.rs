@@ -38,7 +38,10 @@
 //!   only for a stream that fits in **one bevy**: the Validator's `readBlockHash` reads
 //!   the *global* chunk number inside a per-bevy member (§6.3), so it would report every
 //!   block past the first bevy invalid. A longer stream gets none (the summary says
-//!   so); raise `chunks_in_segment` to keep them.
+//!   so); raise `chunks_in_segment` to keep them, or set
+//!   `StreamOptions::block_hashes_every_bevy` (what `--recover` does): every bevy's
+//!   member then also holds its digests at the global offset pyaff4 reads, after
+//!   zeros, deflated (small on disk, but inflated sizes grow with the bevy number).
 //! - **Logical files** carry MD5, SHA-1 and SHA-256 of their bytes as `aff4:hash` on
 //!   their aff4:FileImage, where pyaff4's `LinearHasher2` checks them (§6.1). They are
 //!   not typed aff4:Image, so the Validator and pyaff4's `images[0]` ignore them (§5.5).

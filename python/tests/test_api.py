@@ -254,3 +254,37 @@ def test_corrupt_chunk_fails_the_read_and_verify_not_the_process(sample_aff4, tm
         img.read(0, img.size)
     except pmem_aff4.Aff4Error:
         pass
+
+
+def test_verify_refuses_an_image_far_larger_than_its_container(sample_aff4, tmp_path):
+    # Image and map sizes raised to 1 TiB consistently, everything past the sample a
+    # symbolic range: verify() refuses before hashing (the work limit), reads still work.
+    img0 = pmem_aff4.open(str(sample_aff4)).image()
+    old, tib = img0.size, 1 << 40
+    n_idx = []
+
+    def grow(name, data):
+        if name == "information.turtle":
+            text = data.decode()
+            assert text.count(f'aff4:size "{old}"') == 2
+            return text.replace(f'aff4:size "{old}"', f'aff4:size "{tib}"').encode()
+        if name.endswith("/idx"):
+            n_idx.append(len([l for l in data.split(b"\n") if l]))
+            return data + b"http://aff4.org/Schema#SymbolicStreamFF\n"
+        return data
+
+    big = tmp_path / "tib.aff4"
+    rewrite(sample_aff4, big, grow)
+    # The map entry goes in a second pass, once the idx line number is known.
+    def add_entry(name, data):
+        if name.endswith("/map"):
+            return data + struct.pack("<QQQI", old, tib - old, 0, n_idx[0])
+        return data
+
+    big2 = tmp_path / "tib2.aff4"
+    rewrite(big, big2, add_entry)
+    c = pmem_aff4.open(str(big2))
+    assert c.image().size == tib
+    with pytest.raises(pmem_aff4.Aff4Error, match="bytes to read"):
+        c.verify()
+    assert c.image().read(tib - 4096, 16) == b"\xff" * 16
