@@ -35,15 +35,20 @@ RUNS.append(("export", "export raw (snappy)",
              [binary, "-q", "--export", os.path.join(outdir, "export.raw"), "--force", out], None))
 
 
+def writes(cmd):
+    """The file `cmd` writes: after -o or --export, or cp's destination."""
+    for flag in ("-o", "--export"):
+        if flag in cmd:
+            return cmd[cmd.index(flag) + 1]
+    return cmd[-1] if cmd[0] == "cp" else None
+
+
 def timed(cmd):
-    """(wall, cpu, peak RSS KiB) of one run, by /usr/bin/time. Earlier outputs are removed
+    """(wall, cpu, peak RSS KiB) of one run, by /usr/bin/time. The file it writes is removed
     first, so no run pays for freeing the pages of the one before (a rename over them)."""
-    for f in ("copy.bin", "export.raw", "out.aff4"):
-        if os.path.join(outdir, f) in cmd:
-            try:
-                os.remove(os.path.join(outdir, f))
-            except FileNotFoundError:
-                pass
+    target = writes(cmd)
+    if target and os.path.exists(target):
+        os.remove(target)
     r = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", *cmd],
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     if r.returncode != 0:
