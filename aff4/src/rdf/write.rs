@@ -131,11 +131,18 @@ fn iri_text(i: &str) -> Cow<'_, str> {
         return Cow::Borrowed(i);
     }
     let mapped = percent_encode(i, 0, keep_in_iri);
-    if sophia_iri::is_valid_iri_ref(&mapped) {
+    if sophia_iri::is_valid_iri_ref(&mapped) && parser_accepts(&mapped) {
         return Cow::Owned(mapped);
     }
     let scheme_len = scheme_prefix_len(i);
     Cow::Owned(percent_encode(i, scheme_len, keep_strict))
+}
+
+/// Whether the Turtle parser accepts `s`: an absolute IRI passes sophia's check, a
+/// relative one must also parse with oxiri, which the parser resolves it with and which
+/// is stricter on some authorities (`//:ꬁ` passes sophia's check; a port must be digits).
+fn parser_accepts(s: &str) -> bool {
+    sophia_iri::is_absolute_iri_ref(s) || sophia_iri::resolve::BaseIriRef::new(s).is_ok()
 }
 
 /// Length of `scheme:` at the start of `s`, or 0.
