@@ -111,7 +111,7 @@ r = json.load(open(sys.argv[1]))
 sys.exit(0 if any(u['start'] <= h and h + 4096 <= u['end'] for u in r['unreadable_ranges']) else 'unreadable_ranges=%r' % r['unreadable_ranges'][:8])" "$R/pmem_kmap.out" "$h"
         check "$p pmem-kmap: no marker in the export at the hidden page" bash -c "! grep -q HIDDEN <(dd if='$raw' bs=4096 skip=$((h / 4096)) count=1 2>/dev/null)"
         check "$p pmem-kmap: Kernel code ($kstart-$kend) in the export == pmemsave" \
-          vmtool cmp "$raw" "$kstart" "$out/kcode.pmemsave" 0 "$klen"
+          vmtool cmp "$raw" "$kstart" "$out/kcode.pmemsave" 0 "$klen" "$out/kcode.late.pmemsave"
         check "$p pmem-kmap: all 8192 marker pages in the export at their physical addresses" \
           vmtool marker-check "$raw" "$(cat "$out/nonce")" "$R/marker.txt"
         rm -f "$raw"
