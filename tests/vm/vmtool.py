@@ -366,13 +366,17 @@ class Qmp:
 def cmd_pmemsave(sock, *specs):
     """pmemsave ADDR:SIZE:FILE ... with the guest paused for the duration."""
     q = Qmp(sock)
-    q.execute("stop")
+    # A guest that already powered off (-no-shutdown keeps its memory) is not resumed.
+    running = q.execute("query-status").get("status") == "running"
+    if running:
+        q.execute("stop")
     try:
         for spec in specs:
             addr, size, path = spec.split(":", 2)
             q.execute("pmemsave", val=int(addr, 0), size=int(size, 0), filename=os.path.abspath(path))
     finally:
-        q.execute("cont")
+        if running:
+            q.execute("cont")
     print(f"pmemsave: {len(specs)} range(s) saved")
 
 
