@@ -1,5 +1,8 @@
 //! `pmem-aff4 -o host.aff4`: acquire physical memory (or import a dump) into a new
 //! AFF4 container.
+//!
+//! One file (past 600 lines): the acquisition is one sequence (open, plan, pipeline,
+//! metadata, close or mark incomplete) whose error paths must all close the container.
 
 use crate::footprint::Footprint;
 use crate::output::{CappedWriter, ContainerSink, PendingFile};

@@ -10,6 +10,10 @@
 //! its batch to the writer and, shared, to the hash thread; when the last of them drops
 //! it, it goes back to the pool ([`PooledBuf`]). The batch (encodings, classification)
 //! goes back to its own pool as soon as the writer is done with it.
+//!
+//! One file (past 600 lines) because the worker pool, the buffer pools and the in-order
+//! hand-off share one set of invariants (a buffer is recycled only once hashed and written);
+//! its tests exercise them together.
 
 use aff4::codec::Compression;
 use aff4::hash_thread::SharedBuf;

@@ -15,6 +15,9 @@
 //! Past 600 lines because the scanner, the plan of the recovered image and the rebuild
 //! are one pass over one file format and share its private helpers; about a third is
 //! the truncation tests at the end.
+//!
+//! One file (past 600 lines): the scan, the rebuilt metadata and the block-hash
+//! layout of a recovery depend on each other's invariants; kept together with their tests.
 
 use crate::codec::Compression;
 use crate::hash::HashAlgo;

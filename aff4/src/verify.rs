@@ -19,6 +19,9 @@
 //! data carries no hash at all are reported [`Status::NotPresent`]. Read errors while
 //! hashing are reported as [`Status::Mismatch`] with the error as the actual value.
 //! Streams are hashed in bounded memory (one chunk or one 1 MiB buffer at a time).
+//!
+//! One file (past 600 lines): every hash kind is checked by one walk over the volume set, with one
+//! work budget; kept together with their tests.
 
 use crate::hash::{to_hex, HashAlgo, MultiHasher};
 use crate::lexicon as lx;

@@ -14,6 +14,9 @@
 //! of a chunk — every [`CHECKPOINT_SPACING`] bytes of uncompressed data. A read decodes
 //! from the nearest checkpoint before it, so reads may come in any order from any
 //! thread, and the index costs 16 bytes per MiB of memory imaged.
+//!
+//! One file (past 600 lines): both LiME variants share the range walk and its bounds
+//! checks; most of the length is the AVML frame index and its tests.
 
 use crate::file_ext::FileExt;
 use crate::sources::open_file;

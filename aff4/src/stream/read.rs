@@ -1,5 +1,8 @@
 //! Reading an aff4:ImageStream: bevies located through the index, chunks decoded on
 //! demand, the last decoded chunk and the current bevy's index cached.
+//!
+//! One file (past 600 lines): the bevy index, the chunk decoders and the caches are one
+//! reader whose bounds checks (declared sizes against real ones) belong together.
 
 use crate::codec::Compression;
 use crate::volume::{Resolver, Stream};
