@@ -27,6 +27,12 @@ _win_mount() { # _win_mount SRC DEST [options]
   local src=$1 dest=$WIN_ROOT$2
   shift 2
   mkdir -p "$dest"
+  # A bind left by an earlier run that died (or of another checkout) is replaced: the
+  # mount must show SRC itself.
+  if [ "$1" = --bind ] && mountpoint -q "$dest" &&
+    [ "$(stat -c %d:%i "$src" 2>/dev/null)" != "$(stat -c %d:%i "$dest" 2>/dev/null)" ]; then
+    umount -l "$dest" 2>/dev/null || true
+  fi
   if ! mountpoint -q "$dest"; then
     mount "$@" "$src" "$dest"
     _win_mounted=("$dest" "${_win_mounted[@]}")
