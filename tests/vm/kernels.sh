@@ -10,6 +10,13 @@
 # Debian's 6.12 cloud kernel from bookworm-backports, fetched with apt-get download into a
 # private apt state and unpacked with dpkg-deb -x (never installed on this machine); cached
 # in ~/.cache/pmem-aff4-vm. Its modules are xz-compressed (.ko.xz).
+# cloud_abi [APT-OPTIONS...]: the ABI the metapackage linux-image-cloud-amd64 names, e.g.
+# 6.1.0-57-cloud-amd64 (empty if the package lists do not know it).
+cloud_abi() {
+  apt-cache "$@" depends linux-image-cloud-amd64 2>/dev/null |
+    sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -1
+}
+
 fetch_bpo_kernel() { # sets bpo_abi, bpo_root
   local cache=${XDG_CACHE_HOME:-$HOME/.cache}/pmem-aff4-vm uri st opts
   st=$cache/apt
@@ -28,8 +35,7 @@ fetch_bpo_kernel() { # sets bpo_abi, bpo_root
   # allocator; tests/vm/README.md, Known findings); 6.12.94 booted 11 of 11 times.
   bpo_abi=${PMEM_VM_BPO_ABI:-6.12.94+deb12-cloud-amd64}
   apt-cache "${opts[@]}" show "linux-image-$bpo_abi" >/dev/null 2>&1 ||
-    bpo_abi=$(apt-cache "${opts[@]}" depends linux-image-cloud-amd64 2>/dev/null |
-      sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -1)
+    bpo_abi=$(cloud_abi "${opts[@]}")
   if [ -z "$bpo_abi" ]; then # offline: the newest one already unpacked
     bpo_abi=$(ls -1v "$cache/kernels" 2>/dev/null | tail -1)
     [ -n "$bpo_abi" ] && [ -f "$cache/kernels/$bpo_abi/READY" ] ||
@@ -52,9 +58,6 @@ fetch_bpo_kernel() { # sets bpo_abi, bpo_root
   [ -f "$bpo_root/lib/modules/$bpo_abi/modules.dep" ] || depmod -b "$bpo_root" "$bpo_abi" ||
     fatal "depmod -b $bpo_root $bpo_abi failed"
 }
-# Per kernel generation: the ABI, vmlinuz, modules tree, config, and the guest's mode.
-declare -A k_abi k_vmlinuz k_moddir k_config k_mode
-k_abi[6.1]=$abi k_vmlinuz[6.1]=$kernel k_moddir[6.1]=/lib/modules/$abi k_config[6.1]=/boot/config-$abi k_mode[6.1]=full
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
@@ -63,12 +66,10 @@ if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   work=$(mktemp -d /tmp/pmem-aff4-kernels.XXXXXX)
   trap 'rm -rf "$work"' EXIT
   [ "$(id -u)" = 0 ] || fatal "tests/vm/kernels.sh needs root (apt-get)"
-  abi61=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-    sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -1)
+  abi61=$(cloud_abi)
   if [ -z "$abi61" ]; then
     timeout 300 apt-get update -qq || true
-    abi61=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-      sed -n 's/^ *Depends: linux-image-\(.*-cloud-amd64\)$/\1/p' | head -1)
+    abi61=$(cloud_abi)
   fi
   [ -n "$abi61" ] || fatal "cannot resolve the 6.1 cloud kernel (apt-cache depends linux-image-cloud-amd64)"
   if [ ! -d "/lib/modules/$abi61/kernel" ]; then

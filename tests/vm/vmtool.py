@@ -455,7 +455,7 @@ def cmd_pyaff4_recovered(container_path, raw, list_json):
     print(f"pyaff4: {n} bytes at {first['start']:#x} == our export")
 
 
-def cmd_recovered_check(list_json, raw, nonce, listing, kstart, kcode_ref, min_mib):
+def cmd_recovered_check(list_json, raw, nonce, listing, kstart, kcode_ref, kcode_late, min_mib):
     """A container rebuilt by --recover after a SIGKILL: it holds at least MIN_MIB of
     recovered data and some aff4:UnknownData (the part never written), and every marker
     page and Kernel code page inside the recovered (data/zero) ranges equals the truth."""
@@ -483,16 +483,13 @@ def cmd_recovered_check(list_json, raw, nonce, listing, kstart, kcode_ref, min_m
                 bad += 1
         kstart = int(kstart, 0)
         ref = open(kcode_ref, "rb").read()
-        late_path = kcode_ref.replace("kcode.pmemsave", "kcode.late.pmemsave")
-        late = open(late_path, "rb").read() if os.path.exists(late_path) else ref
+        late = open(kcode_late, "rb").read()  # see cmd_cmp: either dump may be right
         kpages = kbad = 0
         for off in range(0, len(ref) - PAGE + 1, PAGE):
             if inside(kstart + off, PAGE):
                 f.seek(kstart + off)
                 kpages += 1
-                page = f.read(PAGE)
-                if page != ref[off:off + PAGE] and page != late[off:off + PAGE]:
-                    kbad += 1
+                kbad += len(either_page(f.read(PAGE), ref[off:off + PAGE], late[off:off + PAGE], 0))
     if bad or kbad:
         die(f"{raw}: {bad} of {checked} recovered marker pages and {kbad} of {kpages} recovered Kernel code pages differ from the truth")
     if checked + kpages == 0:
