@@ -6,9 +6,10 @@ use std::ffi::OsStr;
 use std::os::windows::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use windows_sys::Win32::Foundation::{
-    GetLastError, ERROR_ACCESS_DENIED, ERROR_SERVICE_ALREADY_RUNNING, ERROR_SERVICE_EXISTS,
-    ERROR_SERVICE_NOT_ACTIVE,
+    GetLastError, ERROR_ACCESS_DENIED, ERROR_SERVICE_ALREADY_RUNNING,
+    ERROR_SERVICE_DATABASE_LOCKED, ERROR_SERVICE_EXISTS, ERROR_SERVICE_NOT_ACTIVE,
 };
 use windows_sys::Win32::System::Services::{
     CloseServiceHandle, ControlService, CreateServiceW, DeleteService, OpenSCManagerW,
@@ -56,17 +57,48 @@ fn open_service(scm: &Handle, name: &str) -> Option<Handle> {
     (!h.is_null()).then_some(Handle(h))
 }
 
+/// How long a start waits while the service manager refuses it with
+/// ERROR_SERVICE_DATABASE_LOCKED (another service is being started: during boot, by an
+/// installer, or Wine's services.exe starting its own drivers) before giving up.
+const LOCKED_WAIT: Duration = Duration::from_secs(60);
+const LOCKED_RETRY_EVERY: Duration = Duration::from_millis(500);
+
 fn start(svc: &Handle, name: &str) -> Result<(), String> {
-    // SAFETY: valid service handle, no arguments.
-    if unsafe { StartServiceW(svc.0, 0, std::ptr::null()) } == 0 {
+    let began = Instant::now();
+    let mut said = false;
+    loop {
+        // SAFETY: valid service handle, no arguments.
+        if unsafe { StartServiceW(svc.0, 0, std::ptr::null()) } != 0 {
+            return Ok(());
+        }
         // SAFETY: no preconditions.
-        if unsafe { GetLastError() } != ERROR_SERVICE_ALREADY_RUNNING {
-            return Err(last_error(&format!(
-                "cannot start the driver service {name}"
-            )));
+        let code = unsafe { GetLastError() };
+        match code {
+            ERROR_SERVICE_ALREADY_RUNNING => return Ok(()),
+            ERROR_SERVICE_DATABASE_LOCKED if began.elapsed() < LOCKED_WAIT => {
+                if !said {
+                    tracing::warn!(
+                        "the service manager is busy starting another service (database locked): \
+                         waiting up to {} s to start {name}",
+                        LOCKED_WAIT.as_secs()
+                    );
+                    said = true;
+                }
+                std::thread::sleep(LOCKED_RETRY_EVERY);
+            }
+            _ => {
+                let waited = if code == ERROR_SERVICE_DATABASE_LOCKED {
+                    format!(" (still locked after {} s: retry once the other service has started; `sc queryex` lists START_PENDING ones)", LOCKED_WAIT.as_secs())
+                } else {
+                    String::new()
+                };
+                return Err(format!(
+                    "cannot start the driver service {name}: {}{waited}",
+                    std::io::Error::from_raw_os_error(code as i32)
+                ));
+            }
         }
     }
-    Ok(())
 }
 
 /// Undoes what [`install`] or [`start_existing`] did, when dropped.
