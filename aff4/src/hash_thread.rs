@@ -257,6 +257,19 @@ impl HashThread {
     }
 }
 
+impl Drop for HashThread {
+    /// Dropped without [`HashThread::finish`] (an error path): the thread is told to stop
+    /// and joined, so that it never outlives its owner (it hashes at most the DEPTH
+    /// buffers already handed over, then sees the channel closed).
+    fn drop(&mut self) {
+        self.tx = None;
+        self.free = None;
+        if let Some(handle) = self.handle.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

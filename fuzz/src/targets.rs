@@ -71,12 +71,15 @@ pub fn image_stream(data: &[u8]) {
     }
 }
 
-/// A whole volume: open, list, read the primary image (bounded), verify when small.
+/// A whole volume: open, list, verify (within the work limit), read the primary image (bounded).
 pub fn volume(data: &[u8]) {
     let Ok(set) = aff4::volume::VolumeSet::from_bytes(data.to_vec()) else {
         return;
     };
     let _ = set.objects();
+    // Every stored hash, within the work limit the container's size allows: the block-hash
+    // members (ours and pyaff4's layout), map hashes, and the limit's own refusal.
+    let _ = aff4::verify::verify(&set);
     if let Some(img) = set.primary_image() {
         if let Ok(mut s) = set.open_stream(&img) {
             let mut buf = vec![0u8; 1 << 16];
