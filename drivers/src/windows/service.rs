@@ -27,7 +27,10 @@ fn wide(s: &OsStr) -> Vec<u16> {
 
 fn last_error(what: &str) -> String {
     // SAFETY: no preconditions.
-    let code = unsafe { GetLastError() };
+    os_error(what, unsafe { GetLastError() })
+}
+
+fn os_error(what: &str, code: u32) -> String {
     format!("{what}: {}", std::io::Error::from_raw_os_error(code as i32))
 }
 
@@ -64,6 +67,7 @@ const LOCKED_WAIT: Duration = Duration::from_secs(60);
 const LOCKED_RETRY_EVERY: Duration = Duration::from_millis(500);
 
 fn start(svc: &Handle, name: &str) -> Result<(), String> {
+    let what = || format!("cannot start the driver service {name}");
     let began = Instant::now();
     let mut said = false;
     loop {
@@ -86,17 +90,15 @@ fn start(svc: &Handle, name: &str) -> Result<(), String> {
                 }
                 std::thread::sleep(LOCKED_RETRY_EVERY);
             }
-            _ => {
-                let waited = if code == ERROR_SERVICE_DATABASE_LOCKED {
-                    format!(" (still locked after {} s: retry once the other service has started; `sc queryex` lists START_PENDING ones)", LOCKED_WAIT.as_secs())
-                } else {
-                    String::new()
-                };
+            ERROR_SERVICE_DATABASE_LOCKED => {
                 return Err(format!(
-                    "cannot start the driver service {name}: {}{waited}",
-                    std::io::Error::from_raw_os_error(code as i32)
-                ));
+                    "{} (still locked after {} s: retry once the other service has started; \
+                     `sc queryex` lists START_PENDING ones)",
+                    os_error(&what(), code),
+                    LOCKED_WAIT.as_secs()
+                ))
             }
+            _ => return Err(os_error(&what(), code)),
         }
     }
 }
